@@ -1,0 +1,43 @@
+"""Project-wide test setup: service checks that fail (in CI) instead of skipping."""
+
+import os
+import socket
+from urllib.parse import urlparse
+
+import pytest
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def _reachable(url: str) -> bool:
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 6379), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def pytest_sessionstart(session):
+    """In CI every real service must be configured and reachable, or the run fails at once."""
+    if not IN_CI:
+        return
+    missing = [name for name in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL") if not os.environ.get(name)]
+    if missing:
+        pytest.exit(f"CI=true but {', '.join(missing)} not set: CI must test against the real services.", returncode=3)
+    for name in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL"):
+        if not _reachable(os.environ[name]):
+            pytest.exit(f"{name}={os.environ[name]} is unreachable.", returncode=3)
+
+
+def pytest_collection_modifyitems(config, items):
+    if IN_CI:
+        return
+    needed = {"REDIS_URL": os.environ.get("REDIS_URL"), "CELERY_BROKER_URL": os.environ.get("CELERY_BROKER_URL")}
+    missing = [name for name, value in needed.items() if not value]
+    if not missing:
+        return
+    skip = pytest.mark.skip(reason=f"needs {', '.join(missing)} (set by .ci/run; CI fails instead of skipping)")
+    for item in items:
+        if "services" in item.keywords:
+            item.add_marker(skip)

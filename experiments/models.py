@@ -1,0 +1,1 @@
+"""Experiments, variants and assignments arrive with the experiments issue."""

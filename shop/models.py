@@ -1,0 +1,136 @@
+"""Catalog and behaviour: what the store sells, who shops, and what they did."""
+
+import uuid
+
+from django.conf import settings
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import Q
+
+currency_code_validator = RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO 4217 code such as USD.")
+
+
+class Category(models.Model):
+    name = models.CharField(max_length=120, unique=True)
+    slug = models.SlugField(max_length=140, unique=True)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "categories"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ProductQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(is_active=True)
+
+    def in_stock(self):
+        return self.filter(Q(stock__isnull=True) | Q(stock__gt=0))
+
+    def out_of_stock(self):
+        return self.filter(stock=0)
+
+    def available(self):
+        """Products a shopper can buy now: active and in stock."""
+        return self.active().in_stock()
+
+
+class Product(models.Model):
+    product_id = models.CharField(
+        max_length=64, unique=True, help_text="The store's own id (e.g. P001); the API and CSV files use it."
+    )
+    title = models.CharField(max_length=255)
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products")
+    description = models.TextField(blank=True)
+    price = models.DecimalField(max_digits=12, decimal_places=2, validators=[MinValueValidator(0)])
+    currency = models.CharField(max_length=3, default="USD", validators=[currency_code_validator])
+    image_url = models.CharField(max_length=500, blank=True)
+    stock = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Units on hand; leave empty when stock is not tracked (always in stock)."
+    )
+    is_active = models.BooleanField(default=True, help_text="Inactive products are hidden and never recommended.")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = ProductQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["product_id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(price__gte=0), name="product_price_non_negative"),
+            models.CheckConstraint(condition=Q(stock__isnull=True) | Q(stock__gte=0), name="product_stock_non_negative"),
+        ]
+        indexes = [models.Index(fields=["category", "is_active"], name="product_category_active")]
+
+    def __str__(self) -> str:
+        return f"{self.product_id} {self.title}"
+
+    @property
+    def in_stock(self) -> bool:
+        return self.stock is None or self.stock > 0
+
+
+def new_visitor_customer_id() -> str:
+    return f"v-{uuid.uuid4().hex}"
+
+
+class Customer(models.Model):
+    """A shopper: imported (U001), a signed-in user, or an anonymous visitor from a signed cookie."""
+
+    customer_id = models.CharField(max_length=64, unique=True)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="customer"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["customer_id"]
+
+    def __str__(self) -> str:
+        return self.customer_id
+
+    @property
+    def is_anonymous_visitor(self) -> bool:
+        return self.user_id is None and self.customer_id.startswith("v-")
+
+
+class Interaction(models.Model):
+    class Kind(models.TextChoices):
+        VIEW = "view", "View"
+        CLICK = "click", "Click"
+        ADD_TO_CART = "add_to_cart", "Add to cart"
+        PURCHASE = "purchase", "Purchase"
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="interactions")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="interactions")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    timestamp = models.DateTimeField(db_index=True)
+    quantity = models.PositiveIntegerField(default=1)
+    context = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Attribution: request_id, placement, strategy, experiment, variant, position.",
+    )
+    event_id = models.CharField(
+        max_length=64, null=True, blank=True, unique=True, help_text="Client id; a replayed event is stored once."
+    )
+
+    class Meta:
+        ordering = ["-timestamp", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="interaction_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(kind__in=["view", "click", "add_to_cart", "purchase"]), name="interaction_kind_valid"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["customer", "-timestamp"], name="interaction_customer_latest"),
+            models.Index(fields=["product", "timestamp"], name="interaction_product_time"),
+            models.Index(fields=["kind", "timestamp"], name="interaction_kind_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.kind} {self.product_id} at {self.timestamp:%Y-%m-%d %H:%M}"
