@@ -113,22 +113,29 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # cache miss within the socket timeouts, never a 500 or a hang.
 REDIS_URL = os.environ.get("REDIS_URL", "")
 CACHE_SOCKET_TIMEOUT = float(os.environ.get("CACHE_SOCKET_TIMEOUT", "0.25"))
-if REDIS_URL:
-    CACHES = {
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": REDIS_URL,
-            "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "shop"),
-            "TIMEOUT": 300,
-            "OPTIONS": {
-                "CLIENT_CLASS": "django_redis.client.DefaultClient",
-                "SOCKET_CONNECT_TIMEOUT": CACHE_SOCKET_TIMEOUT,
-                "SOCKET_TIMEOUT": CACHE_SOCKET_TIMEOUT,
-                "IGNORE_EXCEPTIONS": True,
-                "SERIALIZER": "django_redis.serializers.json.JSONSerializer",
-            },
-        }
+
+
+def redis_cache(url: str, *, socket_timeout: float) -> dict:
+    """Return a django-redis cache config that treats a dead or hung Redis as a cache miss."""
+    return {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": url,
+        "KEY_PREFIX": os.environ.get("CACHE_KEY_PREFIX", "shop"),
+        "TIMEOUT": 300,
+        "OPTIONS": {
+            "CLIENT_CLASS": "django_redis.client.DefaultClient",
+            "SOCKET_CONNECT_TIMEOUT": socket_timeout,
+            "SOCKET_TIMEOUT": socket_timeout,
+            "IGNORE_EXCEPTIONS": True,
+            # JSON, not pickle: a value written to a shared Redis is never executed on read.
+            "SERIALIZER": "django_redis.serializers.json.JSONSerializer",
+        },
     }
+
+
+if REDIS_URL:
+    CACHES = {"default": redis_cache(REDIS_URL, socket_timeout=CACHE_SOCKET_TIMEOUT)}
+    DJANGO_REDIS_IGNORE_EXCEPTIONS = True
     DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 else:
     CACHES = {
