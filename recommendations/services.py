@@ -1,0 +1,174 @@
+"""Training runs and the model registry: train, validate, store, activate, roll back."""
+
+import logging
+import tempfile
+import traceback
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+from django.core.files import File
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from recommendations.models import ModelVersion, RecommenderSettings
+
+logger = logging.getLogger(__name__)
+
+# A run that has not reported progress for this long is taken as dead (its worker was killed).
+STALE_TRAINING_AFTER = timedelta(hours=2)
+
+StepCallback = Callable[[str, float], None]
+
+
+class TrainingAlreadyRunning(Exception):
+    """Another training run holds the single-flight slot."""
+
+    def __init__(self, running: ModelVersion):
+        self.running = running
+        super().__init__(
+            f"A training run is already in progress ({running}, started {running.created_at:%Y-%m-%d %H:%M:%S} UTC)."
+        )
+
+
+class ModelNotActivatable(Exception):
+    """The version is not a finished, stored model."""
+
+
+def training_params(*, recommender_settings: RecommenderSettings) -> dict:
+    """Return the engine parameters for the next run, from the staff-edited settings."""
+    return {
+        "event_weights": recommender_settings.event_weights,
+        "cf_half_life_days": recommender_settings.cf_half_life_days,
+        "trending_half_life_days": recommender_settings.trending_half_life_days,
+        "neighbors_k": recommender_settings.neighbors_k,
+        "w_content": recommender_settings.w_content,
+        "w_cf": recommender_settings.w_cf,
+        "min_interactions": recommender_settings.min_interactions,
+        "exclude_purchased": recommender_settings.exclude_purchased,
+    }
+
+
+def training_runs_reap_stale(*, now=None) -> int:
+    """Mark runs whose worker died (no heartbeat for STALE_TRAINING_AFTER) as failed; return how many."""
+    now = now or timezone.now()
+    return ModelVersion.objects.filter(
+        status=ModelVersion.Status.TRAINING, heartbeat_at__lt=now - STALE_TRAINING_AFTER
+    ).update(
+        status=ModelVersion.Status.FAILED,
+        finished_at=now,
+        error="Interrupted: no progress reported for over two hours (the worker was probably stopped).",
+    )
+
+
+def training_run_start(*, run_key: str, trigger: str) -> ModelVersion:
+    """Claim the single-flight slot for a new run, or raise TrainingAlreadyRunning."""
+    training_runs_reap_stale()
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            return ModelVersion.objects.create(
+                run_key=run_key, trigger=trigger, status=ModelVersion.Status.TRAINING, heartbeat_at=now
+            )
+    except IntegrityError:
+        running = ModelVersion.objects.filter(status=ModelVersion.Status.TRAINING).first()
+        if running is None:  # the run_key itself was taken; the caller checks for that first
+            raise
+        raise TrainingAlreadyRunning(running) from None
+
+
+def training_run_fail(*, version: ModelVersion, error: str) -> ModelVersion:
+    version.status = ModelVersion.Status.FAILED
+    version.error = error
+    version.finished_at = timezone.now()
+    version.save(update_fields=["status", "error", "finished_at"])
+    logger.warning("Training run %s failed: %s", version, error.splitlines()[0] if error else "")
+    return version
+
+
+def model_activate(*, version: ModelVersion) -> ModelVersion:
+    """Make this version the one that serves, retiring the previous one, in one transaction."""
+    with transaction.atomic():
+        version = ModelVersion.objects.select_for_update().get(pk=version.pk)
+        if version.status == ModelVersion.Status.ACTIVE:
+            return version
+        if not version.can_be_activated:
+            raise ModelNotActivatable(f"{version} cannot be activated: only ready or retired versions with an artifact can.")
+        ModelVersion.objects.select_for_update().filter(status=ModelVersion.Status.ACTIVE).update(
+            status=ModelVersion.Status.RETIRED
+        )
+        version.status = ModelVersion.Status.ACTIVE
+        version.activated_at = timezone.now()
+        version.save(update_fields=["status", "activated_at"])
+    logger.info("Activated model %s", version)
+    return version
+
+
+def model_train(*, run_key: str, trigger: str = ModelVersion.Trigger.TASK, on_step: StepCallback | None = None) -> ModelVersion:
+    """Train, validate, store and activate a new model version.
+
+    Idempotent per run_key: a redelivered task finds its run. A run found still
+    "training" under its own key was interrupted (the worker died mid-run); it is
+    recorded as failed rather than retried, so a run that kills its worker cannot loop.
+    Whatever fails, the active model stays as it was.
+    """
+    existing = ModelVersion.objects.filter(run_key=run_key).first()
+    if existing is not None:
+        if existing.status == ModelVersion.Status.TRAINING:
+            return training_run_fail(
+                version=existing, error="Interrupted: the worker stopped before the run finished; the task was redelivered."
+            )
+        return existing
+
+    version = training_run_start(run_key=run_key, trigger=trigger)
+    try:
+        return _train_into(version=version, on_step=on_step)
+    except BaseException as exc:
+        reason = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        training_run_fail(version=version, error=f"{reason}\n\n{traceback.format_exc()}")
+        if isinstance(exc, Exception):
+            return ModelVersion.objects.get(pk=version.pk)
+        raise
+
+
+def _heartbeat(version: ModelVersion) -> None:
+    ModelVersion.objects.filter(pk=version.pk).update(heartbeat_at=timezone.now())
+
+
+def _train_into(*, version: ModelVersion, on_step: StepCallback | None) -> ModelVersion:
+    from recommendations import training  # the engine glue; imports numpy/pandas/scikit-learn
+
+    params = training_params(recommender_settings=RecommenderSettings.load())
+    version.params = params
+    version.save(update_fields=["params"])
+
+    def report_step(name: str, seconds: float) -> None:
+        _heartbeat(version)
+        if on_step is not None:
+            on_step(name, seconds)
+
+    result = training.train_from_database(params=params, on_step=report_step)
+    version.product_count = result.product_count
+    version.customer_count = result.customer_count
+    version.interaction_count = result.interaction_count
+    version.step_seconds = result.step_seconds
+    version.metrics = result.metrics
+    version.cf_algorithm = result.cf_algorithm
+    version.save(update_fields=[
+        "product_count", "customer_count", "interaction_count", "step_seconds", "metrics", "cf_algorithm",
+    ])
+
+    problem = result.validation_error
+    if problem:
+        return training_run_fail(version=version, error=f"Validation gate: {problem}")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / f"model-{version.pk}.npz"
+        training.bundle_save(result.bundle, path)
+        with path.open("rb") as handle:
+            version.artifact.save(f"model-{version.pk}.npz", File(handle), save=False)
+        version.artifact_bytes = path.stat().st_size
+    version.status = ModelVersion.Status.READY
+    version.finished_at = timezone.now()
+    version.save(update_fields=["artifact", "artifact_bytes", "status", "finished_at"])
+    return model_activate(version=version)

@@ -1,0 +1,22 @@
+"""Celery tasks: thin wrappers over the training service."""
+
+import logging
+import uuid
+
+from celery import shared_task
+
+from recommendations.services import TrainingAlreadyRunning, model_train
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, soft_time_limit=3 * 3600, time_limit=3 * 3600 + 300)
+def train_models(self, trigger: str = "task") -> int | None:
+    """Train and activate a new model version; skipped when another run is in progress."""
+    run_key = self.request.id or f"local-{uuid.uuid4()}"
+    try:
+        version = model_train(run_key=run_key, trigger=trigger)
+    except TrainingAlreadyRunning as exc:
+        logger.info("Training skipped: %s", exc)
+        return None
+    return version.pk
