@@ -1,0 +1,149 @@
+"""Catalog and interactions endpoints: parse, call one selector or service, render."""
+
+from functools import partial
+
+from django.utils.decorators import method_decorator
+from django.views.decorators.csrf import ensure_csrf_cookie
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema
+from rest_framework import generics, status
+from rest_framework.parsers import JSONParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from config.api_errors import ErrorSerializer
+from shop.api.authentication import CATALOG_AUTHENTICATION, EVENTS_AUTHENTICATION, caller_may_name_customers
+from shop.api.pagination import ProductPagination
+from shop.api.serializers import (
+    CategorySerializer,
+    InteractionItemSerializer,
+    ProductListQuerySerializer,
+    ProductSerializer,
+    RecordResultSerializer,
+    interaction_items_parse,
+)
+from shop.selectors import ProductFilters, category_list, product_get, product_list
+from shop.services import customer_for_request, interactions_record
+
+
+def error(description: str) -> OpenApiResponse:
+    return OpenApiResponse(ErrorSerializer, description=description)
+
+
+BAD_TOKEN = error("The `Authorization: Token ...` header names no valid token (`authentication_failed`).")
+
+
+# Catalog responses set the csrftoken cookie, so the storefront holds one before it posts events.
+@method_decorator(ensure_csrf_cookie, name="dispatch")
+class ProductListView(generics.ListAPIView):
+    """List active products: filtered, searched, ordered and paginated."""
+
+    authentication_classes = CATALOG_AUTHENTICATION
+    serializer_class = ProductSerializer
+    pagination_class = ProductPagination
+    filter_backends: list = []  # filtering, search and ordering live in shop.selectors.product_list
+
+    @extend_schema(
+        operation_id="products_list",
+        parameters=[ProductListQuerySerializer],
+        responses={
+            200: ProductSerializer(many=True),
+            400: error("A bad parameter (price, ordering, category, page, page_size, ...); `extra.fields` names it."),
+            401: BAD_TOKEN,
+            404: error("The page is past the last page (`page_out_of_range`)."),
+        },
+    )
+    def get(self, request: Request, *args, **kwargs) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        query = ProductListQuerySerializer(data=self.request.query_params)
+        query.is_valid(raise_exception=True)
+        return product_list(filters=ProductFilters(**query.validated_data))
+
+
+@method_decorator(ensure_csrf_cookie, name="dispatch")
+class ProductDetailView(APIView):
+    """Show one active product, named by the store's product_id."""
+
+    authentication_classes = CATALOG_AUTHENTICATION
+
+    @extend_schema(
+        operation_id="products_retrieve",
+        parameters=[OpenApiParameter("product_id", str, OpenApiParameter.PATH, description="The store's id, e.g. P001.")],
+        responses={
+            200: ProductSerializer,
+            401: BAD_TOKEN,
+            404: error("No active product has this id (`product_not_found`)."),
+        },
+    )
+    def get(self, request: Request, product_id: str) -> Response:
+        return Response(ProductSerializer(product_get(product_id=product_id)).data)
+
+
+@method_decorator(ensure_csrf_cookie, name="dispatch")
+class CategoryListView(APIView):
+    """List every category with its parent and its counts of active products (not paginated)."""
+
+    authentication_classes = CATALOG_AUTHENTICATION
+
+    @extend_schema(operation_id="categories_list", responses={200: CategorySerializer(many=True), 401: BAD_TOKEN})
+    def get(self, request: Request) -> Response:
+        return Response(CategorySerializer(category_list(), many=True).data)
+
+
+class InteractionCreateView(APIView):
+    """Record storefront events for the current visitor or, for API-token clients and staff, any customer."""
+
+    authentication_classes = EVENTS_AUTHENTICATION
+    parser_classes = [JSONParser]
+
+    @extend_schema(
+        operation_id="interactions_create",
+        description=(
+            "Post one event object or a list of up to 500. All are stored, or, when any item is bad, none. "
+            "Browsers (visitor cookie or session) send the `csrftoken` cookie's value in the `X-CSRFToken` header; "
+            "API-token clients (`Authorization: Token <key>`) need no CSRF token and may set `customer_id`."
+        ),
+        request=PolymorphicProxySerializer(
+            component_name="InteractionPayload",
+            serializers=[InteractionItemSerializer, InteractionItemSerializer(many=True)],
+            resource_type_field_name=None,
+            many=False,
+        ),
+        responses={
+            201: RecordResultSerializer,
+            400: error("A bad event; for a list `extra.fields` is keyed by item index, then field."),
+            401: BAD_TOKEN,
+            403: error("CSRF token missing (`csrf_failed`), or customer_id set by a visitor (`customer_id_not_allowed`)."),
+        },
+        examples=[
+            OpenApiExample(
+                "One event",
+                value={"product_id": "P001", "kind": "click", "context": {"placement": "home", "position": 2}},
+                request_only=True,
+            ),
+            OpenApiExample(
+                "A batch from a server",
+                value=[
+                    {"product_id": "P001", "kind": "view", "customer_id": "U042", "event_id": "e-1"},
+                    {"product_id": "P001", "kind": "purchase", "quantity": 2, "customer_id": "U042", "event_id": "e-2"},
+                ],
+                request_only=True,
+            ),
+            OpenApiExample(
+                "An unknown product in item 2",
+                value={
+                    "message": "Item 2: product_id: Unknown product 'P999'.",
+                    "code": "unknown_product",
+                    "extra": {"fields": {"2": {"product_id": ["Unknown product 'P999'."]}}},
+                },
+                response_only=True,
+                status_codes=["400"],
+            ),
+        ],
+    )
+    def post(self, request: Request) -> Response:
+        items = interaction_items_parse(data=request.data, may_name_customers=caller_may_name_customers(request))
+        result = interactions_record(items=items, default_customer=partial(customer_for_request, request=request))
+        return Response(RecordResultSerializer(result).data, status=status.HTTP_201_CREATED)
