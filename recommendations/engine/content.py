@@ -1,0 +1,103 @@
+"""Content similarity: TF-IDF over product text, top-K neighbours by cosine in sparse blocks."""
+
+from __future__ import annotations
+
+from typing import Iterable, Optional, Sequence
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from .base import REASON_CONTENT
+from .neighbors import DEFAULT_BLOCK_NNZ, NeighborModel, blocked_top_k
+
+
+def product_texts(
+    titles: Sequence[str],
+    categories: Optional[Sequence[str]] = None,
+    descriptions: Optional[Sequence[str]] = None,
+) -> list[str]:
+    """Return one text per product: title, category and description joined (missing parts skipped)."""
+    n = len(titles)
+    parts: list[Iterable] = [titles]
+    if categories is not None:
+        parts.append(categories)
+    if descriptions is not None:
+        parts.append(descriptions)
+    texts = []
+    for fields in zip(*parts):
+        texts.append(" . ".join(str(f) for f in fields if f is not None and f == f and str(f).strip()))
+    if len(texts) != n:
+        raise ValueError("titles, categories and descriptions differ in length")
+    return texts
+
+
+class ContentModel(NeighborModel):
+    """TF-IDF (sublinear tf, English stop words, uni+bigrams) cosine neighbours per product.
+
+    ``max_df`` drops terms in more than that share of products: they say little about
+    similarity and dominate the cost of the sparse Gram product. The vectoriser is not kept:
+    serving needs only the neighbour lists.
+    """
+
+    reason = REASON_CONTENT
+    _state_scalars = ("n_terms_",)
+
+    def __init__(
+        self,
+        k: int = 50,
+        *,
+        max_df: float = 0.5,
+        min_df: int = 1,
+        ngram_range: tuple[int, int] = (1, 2),
+        max_features: Optional[int] = None,
+        sublinear_tf: bool = True,
+        stop_words: Optional[str] = "english",
+        n_jobs: int = 2,
+        block_nnz: int = DEFAULT_BLOCK_NNZ,
+    ):
+        self.k = k
+        self.max_df = max_df
+        self.min_df = min_df
+        self.ngram_range = ngram_range
+        self.max_features = max_features
+        self.sublinear_tf = sublinear_tf
+        self.stop_words = stop_words
+        self.n_jobs = n_jobs
+        self.block_nnz = block_nnz
+
+    def vectorizer(self) -> TfidfVectorizer:
+        """Return the configured (unfitted) TF-IDF vectoriser."""
+        return TfidfVectorizer(
+            max_df=self.max_df,
+            min_df=self.min_df,
+            ngram_range=tuple(self.ngram_range),
+            max_features=self.max_features,
+            sublinear_tf=self.sublinear_tf,
+            stop_words=self.stop_words,
+            norm="l2",
+            dtype=np.float32,
+        )
+
+    def transform_texts(self, texts: Sequence[str]) -> sp.csr_matrix:
+        """Return the L2-normalised TF-IDF matrix (items x terms); all zeros if no term survives."""
+        texts = ["" if t is None else str(t) for t in texts]
+        try:
+            return self.vectorizer().fit_transform(texts).tocsr()
+        except ValueError as error:
+            # Empty vocabulary (no text, or every term cut by max_df/min_df/stop words).
+            if "empty vocabulary" in str(error) or "no terms remain" in str(error) or "max_df" in str(error):
+                return sp.csr_matrix((len(texts), 0), dtype=np.float32)
+            raise
+
+    def fit(self, texts: Sequence[str]) -> "ContentModel":
+        """Learn neighbour lists from one text per item (see :func:`product_texts`)."""
+        if int(self.k) < 1:
+            raise ValueError("k must be at least 1")
+        tfidf = self.transform_texts(texts)
+        self.n_terms_ = int(tfidf.shape[1])
+        neighbors, scores = blocked_top_k(
+            tfidf, tfidf.T.tocsr(), int(self.k), block_nnz=int(self.block_nnz), n_jobs=int(self.n_jobs)
+        )
+        self._set_neighbors(neighbors, scores)
+        return self

@@ -1,0 +1,309 @@
+"""The hybrid recommender: per-request blend of CF and content, with a stated cold-start chain.
+
+Chain, first that applies:
+
+1. the customer has history -> CF scores of their recent items blended with the content
+   neighbours of those items (a current product counts as the most recent item);
+2. only a current product -> that product's content neighbours blended with its CF neighbours;
+3. nothing -> trending (in ``category`` if given, else overall).
+
+Lists shorter than ``n`` after filtering are filled from trending (the current product's
+category first, then overall). Filters, always: never the current product, never an
+``exclude``d item, never an unavailable item; by default never an item the customer bought
+(``exclude_purchased``) or already has in their history (``exclude_seen``).
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+
+from .base import (
+    BaseRecommender,
+    NotFittedError,
+    Recommendations,
+    as_history,
+    as_index_array,
+    from_json_array,
+    json_array,
+    FORMAT_VERSION,
+)
+from .interactions import UserHistory
+from .neighbors import NeighborModel, aggregate_by_item
+from .trending import TrendingModel
+
+COMPONENTS = ("cf", "content", "also_bought", "trending")
+NORMALIZATIONS = ("max", "rank")
+
+
+def normalize_scores(scores: np.ndarray, method: str = "max") -> np.ndarray:
+    """Return scores on a 0..1 scale within one request: divided by the max, or by rank."""
+    scores = np.asarray(scores, dtype=np.float32)
+    if scores.size == 0:
+        return scores
+    if method == "max":
+        top = scores.max()
+        return scores / top if top > 0 else np.zeros_like(scores)
+    if method == "rank":
+        order = np.lexsort((np.arange(scores.size), -scores))
+        ranks = np.empty(scores.size, dtype=np.float32)
+        ranks[order] = np.arange(scores.size, dtype=np.float32)
+        return (scores.size - ranks) / scores.size
+    raise ValueError(f"unknown normalization {method!r}; expected one of {NORMALIZATIONS}")
+
+
+class HybridRecommender(BaseRecommender):
+    """Blend fitted CF and content models per request; fall back to trending.
+
+    ``fit`` takes already fitted components (any may be None) and checks that they agree
+    on the catalogue size; the hyperparameters here only say how to combine them.
+    """
+
+    _state_arrays = ("available_",)
+
+    def __init__(
+        self,
+        w_content: float = 0.3,
+        w_cf: float = 0.7,
+        *,
+        n_recent: int = 20,
+        exclude_purchased: bool = True,
+        exclude_seen: bool = True,
+        normalization: str = "max",
+        fill_with_trending: bool = True,
+    ):
+        self.w_content = w_content
+        self.w_cf = w_cf
+        self.n_recent = n_recent
+        self.exclude_purchased = exclude_purchased
+        self.exclude_seen = exclude_seen
+        self.normalization = normalization
+        self.fill_with_trending = fill_with_trending
+
+    # -- fitting -----------------------------------------------------------------------
+    def fit(
+        self,
+        *,
+        cf: Optional[NeighborModel] = None,
+        content: Optional[NeighborModel] = None,
+        trending: Optional[TrendingModel] = None,
+        also_bought: Optional[NeighborModel] = None,
+        available: Optional[np.ndarray] = None,
+    ) -> "HybridRecommender":
+        """Attach fitted components; ``available`` is the default availability mask."""
+        if self.normalization not in NORMALIZATIONS:
+            raise ValueError(f"unknown normalization {self.normalization!r}; expected one of {NORMALIZATIONS}")
+        if self.w_content < 0 or self.w_cf < 0:
+            raise ValueError("w_content and w_cf must be non-negative")
+        parts = {"cf": cf, "content": content, "also_bought": also_bought, "trending": trending}
+        sizes = {}
+        for name, model in parts.items():
+            if model is None:
+                continue
+            if not model.is_fitted:
+                raise NotFittedError(f"the {name} component is not fitted")
+            sizes[name] = model.n_items_
+        if not sizes:
+            raise ValueError("a hybrid needs at least one fitted component")
+        if len(set(sizes.values())) != 1:
+            raise ValueError(f"components disagree on the number of items: {sizes}")
+        n_items = next(iter(sizes.values()))
+        self.cf_, self.content_, self.also_bought_, self.trending_ = cf, content, also_bought, trending
+        self.n_items_fitted_ = n_items
+        self.available_ = np.ones(n_items, dtype=bool)
+        if available is not None:
+            self.set_availability(available)
+        return self
+
+    @property
+    def is_fitted(self) -> bool:
+        return hasattr(self, "available_") and hasattr(self, "n_items_fitted_")
+
+    def _n_items(self) -> int:
+        return int(self.n_items_fitted_)
+
+    def set_availability(self, available: Optional[np.ndarray]) -> None:
+        """Set the default mask of items that may be recommended (None: all)."""
+        self._check_fitted()
+        if available is None:
+            self.available_ = np.ones(self._n_items(), dtype=bool)
+            return
+        mask = np.asarray(available, dtype=bool).ravel()
+        if mask.size != self._n_items():
+            raise ValueError(f"availability mask has {mask.size} entries for {self._n_items()} items")
+        self.available_ = mask.copy()
+
+    def components(self) -> dict[str, Optional[BaseRecommender]]:
+        self._check_fitted()
+        return {"cf": self.cf_, "content": self.content_, "also_bought": self.also_bought_, "trending": self.trending_}
+
+    # -- serving -----------------------------------------------------------------------
+    def _mask(self, available) -> np.ndarray:
+        if available is None:
+            return self.available_
+        mask = np.asarray(available, dtype=bool).ravel()
+        if mask.size != self._n_items():
+            raise ValueError(f"availability mask has {mask.size} entries for {self._n_items()} items")
+        return mask
+
+    def _blend(self, anchors: np.ndarray, weights: np.ndarray, banned: np.ndarray, mask: np.ndarray):
+        """Return blended (items, scores, reasons, anchors) from the CF and content neighbours of ``anchors``."""
+        pieces = []
+        for model, weight in ((self.cf_, float(self.w_cf)), (self.content_, float(self.w_content))):
+            if model is None or weight <= 0:
+                continue
+            items, scores, sources = model.score_history(anchors, weights)
+            keep = (scores > 0) & mask[items]
+            if banned.size:
+                keep &= ~np.isin(items, banned)
+            items, scores, sources = items[keep], scores[keep], sources[keep]
+            if items.size:
+                pieces.append((items, weight * normalize_scores(scores, self.normalization), model.reason, sources))
+        if not pieces:
+            return None
+        items = np.concatenate([p[0] for p in pieces])
+        parts = np.concatenate([p[1] for p in pieces])
+        sources = np.concatenate([p[3] for p in pieces])
+        # Reason and anchor come from the piece that contributed most to each item.
+        piece_of = np.concatenate([np.full(p[0].size, position) for position, p in enumerate(pieces)])
+        encoded = piece_of.astype(np.int64) * (self._n_items() + 1) + sources
+        unique, totals, best = aggregate_by_item(items, parts.astype(np.float32), encoded)
+        reason_names = np.array([p[2] for p in pieces], dtype="<U17")
+        return unique, totals, reason_names[best // (self._n_items() + 1)], best % (self._n_items() + 1)
+
+    def recommend(
+        self,
+        user=None,
+        n: int = 10,
+        *,
+        exclude=None,
+        current_item: Optional[int] = None,
+        category: Optional[int] = None,
+        purchased=None,
+        available=None,
+    ) -> Recommendations:
+        """Return up to ``n`` items for a request, following the cold-start chain (module docstring).
+
+        ``user``: the customer's history (item indices oldest first, ``(items, weights)``, a
+        :class:`UserHistory`, a sparse row, or None). ``purchased``: items the customer bought
+        (taken from a UserHistory when not given). ``available``: boolean mask overriding the
+        model's. ``category``: category index for the trending fallback.
+        """
+        self._check_fitted()
+        n_items = self._n_items()
+        items, weights = as_history(user, n_items)
+        if purchased is None and isinstance(user, UserHistory):
+            purchased = user.purchased
+        if current_item is not None:
+            current_item = int(current_item)
+            if not 0 <= current_item < n_items:
+                raise IndexError(f"current item {current_item} out of range 0..{n_items - 1}")
+        mask = self._mask(available)
+        banned_parts = [as_index_array(exclude), as_index_array(current_item)]
+        if self.exclude_purchased:
+            banned_parts.append(as_index_array(purchased))
+        if self.exclude_seen:
+            banned_parts.append(items)
+        banned = np.unique(np.concatenate(banned_parts))
+
+        blended = None
+        if items.size:
+            recent_items = items[-int(self.n_recent):] if self.n_recent else items
+            recent_weights = weights[-int(self.n_recent):] if self.n_recent else weights
+            if current_item is not None:
+                top = float(recent_weights.max()) if recent_weights.size else 1.0
+                recent_items = np.append(recent_items, current_item)
+                recent_weights = np.append(recent_weights, np.float32(top))
+            blended = self._blend(recent_items, recent_weights.astype(np.float32), banned, mask)
+        elif current_item is not None:
+            blended = self._blend(np.array([current_item]), np.ones(1, dtype=np.float32), banned, mask)
+
+        if blended is None:
+            result = Recommendations.empty()
+        else:
+            candidates, scores, reasons, anchors = blended
+            order = np.lexsort((candidates, -scores))[: max(n, 0)]
+            result = Recommendations(candidates[order], scores[order], reasons[order], anchors[order])
+
+        if result.items.size < n and (blended is None or self.fill_with_trending):
+            fill_category = category
+            if fill_category is None and current_item is not None and self.trending_ is not None:
+                fill_category = int(self.trending_.item_categories_[current_item])
+            result = self._fill(result, n, banned, mask, fill_category)
+        return result
+
+    def _fill(self, result: Recommendations, n: int, banned, mask, category) -> Recommendations:
+        """Append trending items (category first, then overall) until ``n`` items or none left."""
+        if self.trending_ is None:
+            return result
+        pieces = [result]
+        taken = result.items
+        categories = [category, None] if category is not None and category >= 0 else [None]
+        for cat in categories:
+            missing = n - sum(p.items.size for p in pieces)
+            if missing <= 0:
+                break
+            extra = self.trending_.top(missing, category=cat, exclude=np.concatenate((banned, taken)), available=mask)
+            if extra.items.size:
+                if result.items.size:
+                    # Filler ranks below every blended item, in trending order.
+                    extra = extra._replace(scores=np.zeros(extra.items.size, dtype=np.float32))
+                pieces.append(extra)
+                taken = np.concatenate((taken, extra.items))
+        return Recommendations(*(np.concatenate([getattr(p, f) for p in pieces]) for f in Recommendations._fields))
+
+    def similar_items(self, item: int, n: int = 10, *, exclude=None, available=None) -> Recommendations:
+        """Return items like ``item``: its content and CF neighbours blended, filled from its category."""
+        return self.recommend(None, n, exclude=exclude, current_item=item, available=available)
+
+    def also_bought(self, item: int, n: int = 10, *, exclude=None, purchased=None, available=None) -> Recommendations:
+        """Return "customers also bought" items for ``item`` (empty without a co-purchase model)."""
+        self._check_fitted()
+        if self.also_bought_ is None:
+            return Recommendations.empty()
+        banned = as_index_array(exclude)
+        if self.exclude_purchased:
+            banned = np.concatenate((banned, as_index_array(purchased)))
+        return self.also_bought_.similar_items(item, n, exclude=banned, available=self._mask(available))
+
+    def trending(self, n: int = 10, *, category: Optional[int] = None, exclude=None, available=None) -> Recommendations:
+        """Return the trending items (of ``category`` if given)."""
+        self._check_fitted()
+        if self.trending_ is None:
+            return Recommendations.empty()
+        return self.trending_.top(n, category=category, exclude=exclude, available=self._mask(available))
+
+    # -- persistence -------------------------------------------------------------------
+    def get_state(self) -> dict[str, np.ndarray]:
+        self._check_fitted()
+        present = {name: model for name, model in self.components().items() if model is not None}
+        header = {
+            "class": type(self).__name__,
+            "format": FORMAT_VERSION,
+            "params": self.get_params(),
+            "components": {name: type(model).__name__ for name, model in present.items()},
+            "n_items": self._n_items(),
+        }
+        state = {"header": json_array(header), "available_": self.available_}
+        for name, model in present.items():
+            for key, value in model.get_state().items():
+                state[f"{name}.{key}"] = value
+        return state
+
+    @classmethod
+    def from_state(cls, state: dict[str, np.ndarray]) -> "HybridRecommender":
+        from .registry import model_class
+
+        header = from_json_array(state["header"])
+        if header.get("class") != cls.__name__:
+            raise ValueError(f"artifact holds a {header.get('class')}, not a {cls.__name__}")
+        components = {}
+        for name, class_name in header["components"].items():
+            prefix = f"{name}."
+            sub = {key[len(prefix) :]: value for key, value in state.items() if key.startswith(prefix)}
+            components[name] = model_class(class_name).from_state(sub)
+        model = cls(**header["params"]).fit(**components)
+        model.set_availability(state["available_"])
+        return model
+
