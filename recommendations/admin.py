@@ -98,7 +98,7 @@ class RecommenderSettingsAdmin(admin.ModelAdmin):
     fieldsets = [
         ("Event weights", {"fields": ["view_weight", "click_weight", "add_to_cart_weight", "purchase_weight"]}),
         ("Time decay", {"fields": ["cf_half_life_days", "trending_half_life_days"]}),
-        ("Model", {"fields": ["neighbors_k", "min_interactions"]}),
+        ("Neighbours", {"fields": ["content_neighbors_k", "cf_neighbors_k", "min_interactions"]}),
         ("Default hybrid blend and filters", {"fields": ["w_content", "w_cf", "exclude_purchased"]}),
     ]
     readonly_fields = ["updated_at"]

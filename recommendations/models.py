@@ -13,18 +13,22 @@ class RecommenderSettings(models.Model):
     add_to_cart_weight = models.FloatField(default=4.0, validators=[MinValueValidator(0)])
     purchase_weight = models.FloatField(default=8.0, validators=[MinValueValidator(0)])
     cf_half_life_days = models.FloatField(
-        null=True, blank=True, default=None, validators=[MinValueValidator(0.1)],
+        null=True, blank=True, default=30.0, validators=[MinValueValidator(0.1)],
         help_text="Older interactions count less for collaborative filtering; empty means no decay.",
     )
     trending_half_life_days = models.FloatField(default=7.0, validators=[MinValueValidator(0.1)])
-    neighbors_k = models.PositiveIntegerField(
+    content_neighbors_k = models.PositiveIntegerField(
         default=50, validators=[MinValueValidator(5), MaxValueValidator(500)],
-        help_text="Neighbours kept per product, for content and collaborative similarity.",
+        help_text="Neighbours kept per product for 'Similar products' and 'Customers also bought'.",
+    )
+    cf_neighbors_k = models.PositiveIntegerField(
+        default=100, validators=[MinValueValidator(5), MaxValueValidator(1000)],
+        help_text="Neighbours kept per product by item-based collaborative filtering.",
     )
     w_content = models.FloatField(default=0.3, validators=[MinValueValidator(0), MaxValueValidator(1)])
     w_cf = models.FloatField(default=0.7, validators=[MinValueValidator(0), MaxValueValidator(1)])
     min_interactions = models.PositiveIntegerField(
-        default=1, help_text="Customers and products with fewer interactions are left out of collaborative training."
+        default=2, help_text="Customers with fewer distinct products are left out of collaborative training."
     )
     exclude_purchased = models.BooleanField(default=True, help_text="Never recommend what the customer already bought.")
     updated_at = models.DateTimeField(auto_now=True)

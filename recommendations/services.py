@@ -39,9 +39,11 @@ def training_params(*, recommender_settings: RecommenderSettings) -> dict:
     """Return the engine parameters for the next run, from the staff-edited settings."""
     return {
         "event_weights": recommender_settings.event_weights,
-        "cf_half_life_days": recommender_settings.cf_half_life_days,
+        "half_life_days": recommender_settings.cf_half_life_days,
         "trending_half_life_days": recommender_settings.trending_half_life_days,
-        "neighbors_k": recommender_settings.neighbors_k,
+        "content_k": recommender_settings.content_neighbors_k,
+        "also_bought_k": recommender_settings.content_neighbors_k,
+        "k": recommender_settings.cf_neighbors_k,
         "w_content": recommender_settings.w_content,
         "w_cf": recommender_settings.w_cf,
         "min_interactions": recommender_settings.min_interactions,
