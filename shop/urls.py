@@ -1,3 +1,7 @@
 from django.urls import path
 
-urlpatterns: list = []
+from shop.images import product_image
+
+urlpatterns = [
+    path("images/products/<str:product_id>.svg", product_image, name="product-image"),
+]
