@@ -18,11 +18,6 @@ from recommendations.services import (
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def media_in_tmp(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-
-
 def stored_version(run_key: str, status=ModelVersion.Status.READY) -> ModelVersion:
     version = ModelVersion.objects.create(run_key=run_key, status=status)
     version.artifact.save(f"{run_key}.npz", ContentFile(b"not read here"), save=True)

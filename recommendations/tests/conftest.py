@@ -1,0 +1,39 @@
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from shop.tests.factories import CategoryFactory, CustomerFactory, InteractionFactory, ProductFactory
+
+TEXTS = {
+    "cameras": ["Mirrorless camera 24MP", "Compact camera zoom lens", "Action camera waterproof", "DSLR camera body"],
+    "memory": ["SD memory card 64GB", "SD memory card 128GB", "microSD memory card 256GB", "CFexpress memory card"],
+    "books": ["Crime novel paperback", "Fantasy novel hardcover", "Cookbook vegetarian", "History of Rome book"],
+}
+
+
+@pytest.fixture(autouse=True)
+def media_in_tmp(settings, tmp_path):
+    """Model artifacts go to a fresh directory per test."""
+    settings.MEDIA_ROOT = tmp_path
+
+
+@pytest.fixture
+def small_store():
+    """Twelve products in three categories; camera buyers also buy memory cards, readers buy books."""
+    products = {}
+    for slug, titles in TEXTS.items():
+        category = CategoryFactory(name=slug.title(), slug=slug)
+        for position, title in enumerate(titles):
+            product = ProductFactory(product_id=f"{slug[:3].upper()}{position}", title=title, category=category,
+                                     description=f"{title}. A {slug} product.")
+            products[product.product_id] = product
+    start = timezone.now() - timedelta(days=20)
+    for user in range(12):
+        customer = CustomerFactory(customer_id=f"U{user:02d}")
+        basket = ["CAM0", "MEM0", "CAM1", "MEM1"] if user % 2 == 0 else ["BOO0", "BOO1", "BOO2", "BOO3"]
+        for step, product_id in enumerate(basket[user % 3:] + basket[: user % 3]):
+            for kind in ("view", "click", "purchase"):
+                InteractionFactory(customer=customer, product=products[product_id], kind=kind,
+                                   timestamp=start + timedelta(days=step, hours=user))
+    return products
