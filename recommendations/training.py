@@ -120,3 +120,23 @@ def train_from_database(*, params: dict, on_step: Callable[[str, float], None] |
 
 def bundle_save(bundle: ModelBundle, path: Path) -> None:
     bundle.save(path)
+
+
+def evaluate_from_database(*, params: dict) -> dict:
+    """Return offline metrics on the store's own data (per-user time split), as training records them."""
+    from recommendations.engine import ContentModel
+    from recommendations.engine.training import TrainingData, evaluate_strategies, resolve_params
+
+    settings = resolve_params(params)
+    products = products_frame()
+    interactions = interactions_frame(product_ids_by_pk=products.set_index("pk")["item_id"])
+    if products.empty or interactions.empty:
+        return {"k": settings["eval_k"], "skipped": "the store has no products or no interactions", "results": {}}
+    data = TrainingData(products.drop(columns=["pk"]), interactions, settings)
+    content = ContentModel(
+        k=int(settings["content_k"]),
+        max_df=float(settings["content_max_df"]),
+        min_df=int(settings["content_min_df"]),
+        n_jobs=int(settings["n_jobs"]),
+    ).fit(data.texts)
+    return evaluate_strategies(data, content, settings)
