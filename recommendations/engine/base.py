@@ -222,7 +222,7 @@ class BaseRecommender:
             raise ValueError(f"artifact holds a {header.get('class')}, not a {cls.__name__}")
         if header.get("format") != FORMAT_VERSION:
             raise ValueError(f"unsupported artifact format {header.get('format')}")
-        model = cls(**header["params"])
+        model = cls(**cls._params_from_json(header["params"]))
         for name in cls._state_arrays:
             if name not in state:
                 raise ValueError(f"artifact is missing {name}")
@@ -231,6 +231,11 @@ class BaseRecommender:
             setattr(model, name, value)
         model._after_load()
         return model
+
+    @classmethod
+    def _params_from_json(cls, params: dict[str, Any]) -> dict[str, Any]:
+        """Return constructor arguments from their JSON form (JSON has no tuples)."""
+        return params
 
     def _after_load(self) -> None:
         """Rebuild derived (unsaved) structures after loading."""

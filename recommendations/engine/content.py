@@ -66,6 +66,10 @@ class ContentModel(NeighborModel):
         self.n_jobs = n_jobs
         self.block_nnz = block_nnz
 
+    @classmethod
+    def _params_from_json(cls, params):
+        return {**params, "ngram_range": tuple(params["ngram_range"])}
+
     def vectorizer(self) -> TfidfVectorizer:
         """Return the configured (unfitted) TF-IDF vectoriser."""
         return TfidfVectorizer(
