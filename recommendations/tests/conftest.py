@@ -20,7 +20,10 @@ def media_in_tmp(settings, tmp_path):
 
 @pytest.fixture
 def small_store():
-    """Twelve products in three categories; camera buyers also buy memory cards, readers buy books."""
+    """Twelve products in three categories; camera buyers also buy memory cards, readers buy books.
+
+    132 interactions: six camera customers with 14 events each, six readers with 8 each.
+    """
     products = {}
     for slug, titles in TEXTS.items():
         category = CategoryFactory(name=slug.title(), slug=slug)
@@ -31,9 +34,16 @@ def small_store():
     start = timezone.now() - timedelta(days=20)
     for user in range(12):
         customer = CustomerFactory(customer_id=f"U{user:02d}")
-        basket = ["CAM0", "MEM0", "CAM1", "MEM1"] if user % 2 == 0 else ["BOO0", "BOO1", "BOO2", "BOO3"]
-        for step, product_id in enumerate(basket[user % 3:] + basket[: user % 3]):
+        if user % 2 == 0:
+            basket, later = ["CAM0", "MEM0", "CAM1", "MEM1"], ["CAM2", "MEM2"]
+        else:
+            basket, later = ["BOO0", "BOO1"], ["BOO2", "BOO3"]
+        for step, product_id in enumerate(basket[user % 2:] + basket[: user % 2]):
             for kind in ("view", "click", "purchase"):
                 InteractionFactory(customer=customer, product=products[product_id], kind=kind,
                                    timestamp=start + timedelta(days=step, hours=user))
+        # Late purchases of products new to the customer: the test part of a time split.
+        for step, product_id in enumerate(later, start=10):
+            InteractionFactory(customer=customer, product=products[product_id], kind="purchase",
+                               timestamp=start + timedelta(days=step, hours=user))
     return products

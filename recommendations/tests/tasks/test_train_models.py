@@ -40,4 +40,4 @@ def test_a_real_celery_worker_trains_through_the_redis_broker(small_store, setti
             time.sleep(0.2)
     assert version is not None, "the worker never finished the run"
     assert version.status == "active", version.error
-    assert version.interaction_count == 144
+    assert version.interaction_count == 132
