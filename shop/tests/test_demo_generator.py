@@ -1,6 +1,7 @@
 """The demo store generator: deterministic, well-formed, and with the behaviour a recommender can learn."""
 
 import re
+from decimal import Decimal
 from io import StringIO
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from sklearn.metrics.pairwise import cosine_similarity
 from shop.demo.behaviour import ADD_TO_CART, CLICK, EVENT_KINDS, PURCHASE, VIEW
 from shop.demo.catalog_spec import CATEGORIES
 from shop.demo.store import DemoStoreOptions, generate_demo_store, parse_end_date, write_demo_store
+from shop.models import Category, Customer, Interaction, Product
 
 SMALL = DemoStoreOptions(seed=3, products=600, customers=300, interactions=30_000)
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
@@ -219,6 +221,31 @@ def test_command_writes_the_csv_files_and_prints_a_summary(tmp_path):
 def test_command_rejects_a_bad_end_date(tmp_path):
     with pytest.raises(CommandError, match="--end-date"):
         call_command("generate_demo_data", out=str(tmp_path), end_date="next tuesday", stdout=StringIO())
+
+
+@pytest.mark.django_db
+def test_command_without_out_loads_the_store_through_the_importers_idempotently():
+    pytest.importorskip("shop.importers", reason="the CSV importers have not landed yet")
+    options = DemoStoreOptions(seed=3, products=60, customers=12, interactions=900)
+    expected = generate_demo_store(options)
+    sizes = {"seed": 3, "products": 60, "customers": 12, "interactions": 900}
+
+    call_command("generate_demo_data", **sizes, stdout=StringIO(), stderr=StringIO())
+    call_command("generate_demo_data", **sizes, stdout=StringIO(), stderr=StringIO())
+
+    assert Product.objects.count() == 60
+    assert Category.objects.count() == 22
+    assert Customer.objects.count() == 12
+    assert Interaction.objects.count() == 900
+    stored_kinds = {kind: Interaction.objects.filter(kind=kind).count() for kind in EVENT_KINDS}
+    assert stored_kinds == dict(zip(EVENT_KINDS, np.bincount(expected.kind, minlength=4).tolist()))
+    first = expected.catalog.products.iloc[0]
+    product = Product.objects.select_related("category").get(product_id="P00001")
+    assert (product.title, product.category.name, product.description) == (
+        first["title"], first["category"], first["description"],
+    )
+    assert product.price == Decimal(f"{first['price']:.2f}")
+    assert (product.currency, product.stock, product.image_url) == ("USD", first["stock"], "/images/products/P00001.svg")
 
 
 def test_committed_fixtures_are_what_the_documented_command_makes(tmp_path):
