@@ -128,7 +128,8 @@ class Interaction(models.Model):
         ]
         indexes = [
             models.Index(fields=["customer", "-timestamp"], name="interaction_customer_latest"),
-            models.Index(fields=["product", "timestamp"], name="interaction_product_time"),
+            # kind is in the key so a product's weighted events in a window are read from the index alone
+            models.Index(fields=["product", "timestamp", "kind"], name="interaction_product_time"),
             models.Index(fields=["kind", "timestamp"], name="interaction_kind_time"),
         ]
 
