@@ -112,14 +112,15 @@ def generate_customers(
     if n_customers < 1:
         raise ValueError("A store needs at least one customer.")
     n_categories = len(CATEGORIES)
-    favourites = min(model.favourite_categories, n_categories)
-    category_weights = np.array([category.weight for category in CATEGORIES])
+    category_weights = stocked_category_weights(catalog)
+    favourites = min(model.favourite_categories, int(np.count_nonzero(category_weights)))
     favourite_category = np.empty((n_customers, favourites), dtype=np.int64)
     block = 100_000
     for start in range(0, n_customers, block):
         stop = min(start + block, n_customers)
         # Exponential race: the `favourites` smallest of Exp(1)/weight are a weighted draw without replacement.
-        race = rng.exponential(size=(stop - start, n_categories)) / category_weights
+        with np.errstate(divide="ignore"):  # an empty category races at infinity: never a favourite
+            race = rng.exponential(size=(stop - start, n_categories)) / category_weights
         favourite_category[start:stop] = np.argsort(race, axis=1)[:, :favourites]
     share = rng.gamma(1.0, size=(n_customers, favourites))
     share /= share.sum(axis=1, keepdims=True)
@@ -133,6 +134,12 @@ def generate_customers(
     segment = rng.integers(0, TASTE_SEGMENTS, n_customers)
     activity = rng.lognormal(0.0, 1.0, n_customers)
     return DemoCustomers(activity, favourite_category, share, favourite_brand, colour, segment)
+
+
+def stocked_category_weights(catalog: DemoCatalog) -> np.ndarray:
+    """Return each category's share of attention, zero for a category without products (tiny catalogues)."""
+    weights = np.array([category.weight for category in CATEGORIES])
+    return np.where(np.bincount(catalog.category, minlength=len(CATEGORIES)) > 0, weights, 0.0)
 
 
 def choose_trending_products(catalog: DemoCatalog, rng: np.random.Generator, model: BehaviourModel) -> np.ndarray:
@@ -225,7 +232,7 @@ class ShopperSimulation:
         # Before a new arrival goes on sale, shoppers find what was already there.
         self.established_pools = BrowsingPools(catalog, np.where(catalog.launch > 0, 0.0, catalog.popularity))
         self.by_category = self.pools.by_category
-        self.category_cumulative = np.cumsum([category.weight for category in CATEGORIES])
+        self.category_cumulative = np.cumsum(stocked_category_weights(catalog))
         self.category_cumulative /= self.category_cumulative[-1]
         self.activity_cumulative = np.cumsum(customers.activity)
         self.activity_cumulative /= self.activity_cumulative[-1]

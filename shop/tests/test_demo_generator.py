@@ -107,6 +107,14 @@ def test_end_date_and_days_options_move_the_window():
     assert moved.ts.min() >= end - 30 * DAY
 
 
+def test_a_catalogue_smaller_than_the_category_list_still_works():
+    tiny = generate_demo_store(DemoStoreOptions(seed=3, products=5, customers=4, interactions=300))
+
+    assert len(tiny.ts) == 300
+    assert set(np.unique(tiny.product)) <= set(range(5))
+    assert set(np.unique(tiny.customer)) == set(range(4))
+
+
 def test_a_few_products_are_out_of_stock(store):
     stock = store.catalog.products["stock"]
 
