@@ -6,7 +6,7 @@ and its message "Item 2: product_id: ...". For a validation error the code is th
 the first field error (`required`, `invalid`, `invalid_choice`, `unknown_product`, ...).
 """
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from drf_spectacular.utils import extend_schema_field
@@ -103,6 +103,10 @@ def api_exception_handler(exc, context):
         exc = exceptions.PermissionDenied()
     elif isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(serializers.as_serializer_error(exc))
+    elif isinstance(exc, RequestDataTooBig):
+        exc = ApiError(
+            "The request body is larger than DATA_UPLOAD_MAX_MEMORY_SIZE allows.", code="request_too_large", status_code=413
+        )
 
     response = exception_handler(exc, context)
     if response is None:

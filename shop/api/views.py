@@ -115,6 +115,7 @@ class InteractionCreateView(APIView):
             201: RecordResultSerializer,
             400: error("A bad event; for a list `extra.fields` is keyed by item index, then field."),
             401: BAD_TOKEN,
+            413: error("The body is larger than the server accepts (`request_too_large`)."),
             403: error("CSRF token missing (`csrf_failed`), or customer_id set by a visitor (`customer_id_not_allowed`)."),
         },
         examples=[

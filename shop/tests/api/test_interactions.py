@@ -195,6 +195,16 @@ def test_malformed_json_and_other_content_types_are_refused(api_client, products
     assert (form.status_code, form.json()["code"]) == (415, "unsupported_media_type")
 
 
+def test_a_body_over_the_upload_limit_is_refused_before_it_is_parsed(api_client, products, settings):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 1000
+
+    response = post(api_client, [{"product_id": "P1", "kind": "view", "context": {"note": "x" * 100}}] * 10)
+
+    assert response.status_code == 413
+    assert response.json()["code"] == "request_too_large"
+    assert Interaction.objects.count() == 0
+
+
 def test_a_replayed_event_id_is_stored_once_and_reported_as_duplicate(api_client, products):
     batch = [{"product_id": "P1", "kind": "view", "event_id": "e-1"}, {"product_id": "P2", "kind": "click", "event_id": "e-2"}]
 
