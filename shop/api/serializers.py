@@ -87,7 +87,7 @@ class CategorySerializer(serializers.Serializer):
     direct_product_count = serializers.IntegerField(help_text="Active products filed under this category itself.")
 
 
-class InteractionContextSerializer(serializers.DictField):
+class InteractionContextField(serializers.DictField):
     """Attribution of an event to what was shown: request_id, placement, strategy, experiment, variant, position.
 
     Loosely typed on purpose (clients differ): known keys are checked, other keys may hold
@@ -127,7 +127,7 @@ class InteractionItemSerializer(serializers.Serializer):
         required=False, help_text="ISO 8601; defaults to now. No more than 15 minutes ahead of the server's clock."
     )
     quantity = serializers.IntegerField(required=False, default=1, min_value=1, max_value=1_000_000)
-    context = InteractionContextSerializer(required=False, default=dict)
+    context = InteractionContextField(required=False, default=dict)
     event_id = serializers.CharField(
         required=False,
         allow_null=True,
