@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Mapping, NamedTuple
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 
 #: Event kinds in code order: ``EVENT_KINDS.index("purchase") == 3``.
@@ -32,14 +33,17 @@ def kind_codes(kinds) -> np.ndarray:
         if codes.size and (codes.min() < 0 or codes.max() >= len(EVENT_KINDS)):
             raise ValueError(f"event kind codes must be in 0..{len(EVENT_KINDS) - 1}")
         return codes
-    names = np.asarray(kinds, dtype=str)
-    codes = np.full(names.shape, -1, dtype=np.int8)
-    for code, name in enumerate(EVENT_KINDS):
-        codes[names == name] = code
+    # Factorise first: millions of rows hold only a handful of distinct names.
+    positions, names = pd.factorize(np.asarray(kinds, dtype=object).ravel())
+    table = np.full(len(names) + 1, -1, dtype=np.int8)
+    for position, name in enumerate(names):
+        if name not in EVENT_KINDS:
+            raise ValueError(f"unknown event kind {name!r}; expected one of {', '.join(EVENT_KINDS)}")
+        table[position] = EVENT_KINDS.index(name)
+    codes = table[positions]  # a missing kind (position -1) maps to the -1 sentinel
     if (codes < 0).any():
-        unknown = names[codes < 0][0]
-        raise ValueError(f"unknown event kind {unknown!r}; expected one of {', '.join(EVENT_KINDS)}")
-    return codes
+        raise ValueError(f"missing event kind; expected one of {', '.join(EVENT_KINDS)}")
+    return codes.reshape(kinds.shape)
 
 
 def event_weight_table(event_weights: Mapping[str, float] | None = None) -> np.ndarray:

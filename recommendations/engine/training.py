@@ -59,6 +59,7 @@ DEFAULT_PARAMS: dict[str, Any] = {
     # content
     "content_k": 50,
     "content_max_df": 0.5,
+    "content_max_df_count": 10_000,
     "content_min_df": 1,
     # collaborative filtering (chosen on MovieLens 100K; see movielens.py)
     "cf_model": "auto",  # auto: EASE up to ease_max_items products, item kNN beyond
@@ -114,7 +115,9 @@ def timestamps_to_seconds(values: pd.Series) -> np.ndarray:
     """Return float seconds since the epoch from datetimes (naive = UTC), strings or numbers."""
     if pd.api.types.is_numeric_dtype(values):
         return values.to_numpy(dtype=np.float64)
-    moments = pd.to_datetime(values, utc=True)
+    moments = values if pd.api.types.is_datetime64_any_dtype(values) else pd.to_datetime(values, utc=True, format="ISO8601")
+    if moments.dt.tz is None:
+        moments = moments.dt.tz_localize("UTC")
     return ((moments - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)).to_numpy(dtype=np.float64)
 
 
@@ -153,7 +156,8 @@ class TrainingData:
         self.dropped_interactions = int((~known).sum())
         events = interactions.loc[known]
         self.items = item_position[known].astype(np.int64)
-        self.user_ids, self.users = _codes(events["user_id"].astype(str).to_numpy())
+        users, user_ids = pd.factorize(events["user_id"].astype(str), sort=False)
+        self.user_ids, self.users = np.asarray(user_ids, dtype=str), users.astype(np.int64)
         self.n_users = self.user_ids.size
         self.kinds = kind_codes(events["kind"].astype(str).to_numpy())
         self.timestamps = timestamps_to_seconds(events["timestamp"])
@@ -207,6 +211,17 @@ def keep_active_users(matrix: sp.csr_matrix, min_interactions: int) -> sp.csr_ma
     counts = np.diff(matrix.indptr)
     keep = (counts >= min_interactions).astype(np.float32)
     return sp.csr_matrix(sp.diags(keep) @ matrix)
+
+
+def fit_content(data: TrainingData, params: Mapping[str, Any]) -> ContentModel:
+    """Return the content model fitted on the products' texts with the ``content_*`` params."""
+    return ContentModel(
+        k=int(params["content_k"]),
+        max_df=float(params["content_max_df"]),
+        max_df_count=None if params["content_max_df_count"] is None else int(params["content_max_df_count"]),
+        min_df=int(params["content_min_df"]),
+        n_jobs=int(params["n_jobs"]),
+    ).fit(data.texts)
 
 
 def fit_cf(matrix: sp.csr_matrix, params: Mapping[str, Any]):
@@ -308,12 +323,7 @@ def train_bundle(
     )  # fmt: skip
 
     started = time.perf_counter()
-    content = ContentModel(
-        k=int(settings["content_k"]),
-        max_df=float(settings["content_max_df"]),
-        min_df=int(settings["content_min_df"]),
-        n_jobs=int(settings["n_jobs"]),
-    ).fit(data.texts)
+    content = fit_content(data, settings)
     step("fit_content", started, terms=content.n_terms_)
 
     started = time.perf_counter()
@@ -365,6 +375,8 @@ __all__ = [
     "BundleValidationError",
     "TrainingData",
     "evaluate_strategies",
+    "fit_cf",
+    "fit_content",
     "resolve_params",
     "train_bundle",
 ]

@@ -172,6 +172,13 @@ def test_content_max_df_drops_terms_in_most_products():
     assert 1 not in model.neighbors_[0]
 
 
+def test_content_max_df_count_caps_document_frequency_on_big_catalogues():
+    texts = ["common alpha", "common beta", "common alpha gamma", "delta"]
+    assert ContentModel(max_df=1.0, max_df_count=None, stop_words=None, ngram_range=(1, 1)).fit(texts).n_terms_ == 5
+    # "common" (3 products) and "alpha" (2) exceed a cap of 1 product
+    assert ContentModel(max_df=1.0, max_df_count=1, stop_words=None, ngram_range=(1, 1)).fit(texts).n_terms_ == 3
+
+
 def test_content_without_any_text_has_no_neighbours():
     model = ContentModel(k=2).fit(["", "", ""])
     assert (model.neighbors_ == -1).all()
