@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.db.models import Count
 
-from shop.models import Category, Customer, Interaction, Product
+from shop.models import Category, Customer, Interaction, Order, OrderLine, Product
 
 
 @admin.register(Category)
@@ -108,3 +108,54 @@ class InteractionAdmin(admin.ModelAdmin):
     @admin.display(description="Placement")
     def placement(self, obj) -> str:
         return (obj.context or {}).get("placement", "")
+
+
+class OrderLineInline(admin.TabularInline):
+    """An order's lines, as bought: never edited after the fact."""
+
+    model = OrderLine
+    fields = ["product", "quantity", "unit_price", "line_total"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Line total")
+    def line_total(self, obj) -> str:
+        return f"{obj.line_total:.2f}"
+
+
+@admin.register(Order)
+class OrderAdmin(admin.ModelAdmin):
+    """Read-only: an order is a record of a sale, placed through checkout."""
+
+    list_display = ["number", "customer", "created_at", "total", "currency", "line_count"]
+    search_fields = ["number", "customer__customer_id", "lines__product__product_id"]
+    list_filter = ["created_at", "currency"]
+    date_hierarchy = "created_at"
+    list_select_related = ["customer"]
+    readonly_fields = ["number", "customer", "created_at", "total", "currency"]
+    inlines = [OrderLineInline]
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(line_total_count=Count("lines"))
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Lines", ordering="line_total_count")
+    def line_count(self, obj) -> int:
+        return obj.line_total_count

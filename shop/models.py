@@ -135,3 +135,45 @@ class Interaction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.customer_id} {self.kind} {self.product_id} at {self.timestamp:%Y-%m-%d %H:%M}"
+
+
+class Order(models.Model):
+    """A placed order: what a customer bought, at the prices of the moment, in one currency."""
+
+    number = models.CharField("order number", max_length=32, unique=True)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="orders")
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    currency = models.CharField(max_length=3, validators=[currency_code_validator])
+    total = models.DecimalField(max_digits=14, decimal_places=2, validators=[MinValueValidator(0)])
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.CheckConstraint(condition=Q(total__gte=0), name="order_total_non_negative")]
+        indexes = [models.Index(fields=["customer", "-created_at"], name="order_customer_latest")]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class OrderLine(models.Model):
+    """One product of an order, with the quantity and the unit price paid."""
+
+    order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="order_lines")
+    quantity = models.PositiveIntegerField()
+    unit_price = models.DecimalField(max_digits=12, decimal_places=2, validators=[MinValueValidator(0)])
+
+    class Meta:
+        ordering = ["order", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="order_line_quantity_positive"),
+            models.CheckConstraint(condition=Q(unit_price__gte=0), name="order_line_unit_price_non_negative"),
+            models.UniqueConstraint(fields=["order", "product"], name="order_line_product_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.quantity} x {self.product_id}"
+
+    @property
+    def line_total(self):
+        return self.unit_price * self.quantity

@@ -10,7 +10,7 @@ from django.db.models.expressions import OrderBy
 from django.db.models.functions import Coalesce, Lower
 
 from config.api_errors import ApiError
-from shop.models import Category, Interaction, Product
+from shop.models import Category, Interaction, Order, Product
 
 # Popularity: interactions in the store's latest 30 days of activity, weighted by kind
 # (the same default weights as the recommender's settings: a purchase says more than a view).
@@ -179,3 +179,8 @@ def category_list() -> list[CategorySummary]:
         )
         for category in categories
     ]
+
+
+def order_with_lines(*, order_pk: int) -> Order:
+    """Return the order with its lines and their products, for the confirmation page (two queries)."""
+    return Order.objects.prefetch_related("lines__product").get(pk=order_pk)

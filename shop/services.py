@@ -1,12 +1,17 @@
 """Writes for the catalog and behaviour data."""
 
+import secrets
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
 
-from shop.models import Customer, Interaction, Product
+from config.api_errors import ApiError
+from shop.models import Customer, Interaction, Order, OrderLine, Product
 
 
 def customer_get_or_create(*, customer_id: str) -> Customer:
@@ -144,3 +149,130 @@ def _interactions_insert(*, items: Sequence[InteractionInput], default_customer:
         )
     Interaction.objects.bulk_create(rows)
     return RecordResult(stored=len(rows), duplicates=duplicates)
+
+
+MAX_ORDER_LINES = 100
+ORDER_NUMBER_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class OrderLineInput:
+    """One line of an order to place: which product, how many, and what led the shopper to it."""
+
+    product_id: str
+    quantity: int
+    context: dict = field(default_factory=dict)
+
+
+class OrderLineErrors:
+    """Errors collected per line, raised together as one ApiError naming each line index and field."""
+
+    def __init__(self) -> None:
+        self.errors: list[tuple[int, str, str, str]] = []  # (index, field, code, message)
+
+    def add(self, index: int, field_name: str, code: str, message: str) -> None:
+        self.errors.append((index, field_name, code, message))
+
+    def raise_if_any(self) -> None:
+        if not self.errors:
+            return
+        index, field_name, code, message = self.errors[0]
+        fields: dict[str, dict[str, list[str]]] = {}
+        for line, name, _, text in self.errors:
+            fields.setdefault(str(line), {}).setdefault(name, []).append(text)
+        summary = f"Line {index}: {field_name}: {message}"
+        others = len(fields) - 1
+        if others:
+            summary += f" (and {others} more line{'s' if others > 1 else ''} with errors)"
+        status = 409 if code in {"out_of_stock", "insufficient_stock"} else 400
+        raise ApiError(summary, code=code, fields={"lines": fields}, status_code=status)
+
+
+def order_number_new() -> str:
+    """Return a fresh order number such as LM-20260301-7K3QX9: the day, then random letters and digits."""
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread on the phone
+    suffix = "".join(secrets.choice(alphabet) for _ in range(6))
+    return f"LM-{timezone.now():%Y%m%d}-{suffix}"
+
+
+def order_place(*, customer: Customer, lines: Sequence[OrderLineInput]) -> Order:
+    """Place an order: validate every line, take the stock, store the order and one purchase event per line.
+
+    All in one transaction: a bad line (unknown, inactive or sold-out product, more than the
+    stock, a second currency, a product twice) raises ApiError naming every bad line's index
+    and field, and nothing is written. Product rows are locked while their stock is checked
+    and decremented, so two shoppers never buy the last unit twice. Products whose stock is
+    not tracked (NULL) are always available. Prices are the products' current prices.
+    """
+    if not lines:
+        raise ApiError("lines: Add at least one product to the order.", code="empty", fields={"lines": ["Add at least one product."]})
+    if len(lines) > MAX_ORDER_LINES:
+        message = f"An order has at most {MAX_ORDER_LINES} lines; this one has {len(lines)}."
+        raise ApiError(f"lines: {message}", code="too_many_lines", fields={"lines": [message]})
+
+    with transaction.atomic():
+        wanted = {line.product_id for line in lines}
+        products = {
+            product.product_id: product
+            for product in Product.objects.select_for_update().filter(product_id__in=wanted).order_by("pk")
+        }
+        errors = OrderLineErrors()
+        seen: dict[str, int] = {}
+        currency = None
+        for index, line in enumerate(lines):
+            product = products.get(line.product_id)
+            if line.product_id in seen:
+                errors.add(index, "product_id", "duplicate_product", f"Product '{line.product_id}' is already in line {seen[line.product_id]}.")
+                continue
+            seen[line.product_id] = index
+            if product is None:
+                errors.add(index, "product_id", "unknown_product", f"Unknown product '{line.product_id}'.")
+            elif not product.is_active:
+                errors.add(index, "product_id", "product_unavailable", f"'{product.title}' is no longer sold.")
+            elif product.stock == 0:
+                errors.add(index, "quantity", "out_of_stock", f"'{product.title}' is sold out.")
+            elif product.stock is not None and line.quantity > product.stock:
+                errors.add(index, "quantity", "insufficient_stock", f"Only {product.stock} of '{product.title}' left in stock.")
+            elif currency is not None and product.currency != currency:
+                errors.add(index, "product_id", "mixed_currencies", f"Priced in {product.currency}; this order is in {currency}.")
+            else:
+                currency = currency or product.currency
+        errors.raise_if_any()
+
+        total = sum((products[line.product_id].price * line.quantity for line in lines), Decimal("0"))
+        order = _order_create(customer=customer, currency=currency, total=total)
+        OrderLine.objects.bulk_create(
+            [
+                OrderLine(order=order, product=products[line.product_id], quantity=line.quantity, unit_price=products[line.product_id].price)
+                for line in lines
+            ]
+        )
+        for line in lines:
+            if products[line.product_id].stock is not None:
+                Product.objects.filter(pk=products[line.product_id].pk).update(stock=F("stock") - line.quantity)
+        Interaction.objects.bulk_create(
+            [
+                Interaction(
+                    customer=customer,
+                    product=products[line.product_id],
+                    kind=Interaction.Kind.PURCHASE,
+                    timestamp=order.created_at,
+                    quantity=line.quantity,
+                    context={**line.context, "order": order.number},
+                    event_id=f"order-{order.number}-{index}",
+                )
+                for index, line in enumerate(lines)
+            ]
+        )
+    return order
+
+
+def _order_create(*, customer: Customer, currency: str, total: Decimal) -> Order:
+    for attempt in range(1, ORDER_NUMBER_ATTEMPTS + 1):
+        try:
+            with transaction.atomic():  # a savepoint: a number clash leaves the outer transaction usable
+                return Order.objects.create(number=order_number_new(), customer=customer, currency=currency, total=total)
+        except IntegrityError:
+            if attempt == ORDER_NUMBER_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")

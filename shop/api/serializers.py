@@ -7,9 +7,9 @@ from django.utils import timezone
 from rest_framework import serializers
 
 from config.api_errors import ApiError
-from shop.models import Interaction, Product
+from shop.models import Interaction, Order, OrderLine, Product
 from shop.selectors import DEFAULT_PRODUCT_ORDERING, PRODUCT_ORDERINGS, products_by_id
-from shop.services import InteractionInput
+from shop.services import MAX_ORDER_LINES, InteractionInput, OrderLineInput
 
 MAX_EVENTS_PER_REQUEST = 500
 MAX_CONTEXT_BYTES = 2048
@@ -213,3 +213,72 @@ def _reject_customer_ids(items: list, *, single: bool) -> None:
     fields = {"customer_id": [message]} if single else {str(index): {"customer_id": [message]} for index in bad}
     prefix = "customer_id" if single else f"Item {bad[0]}: customer_id"
     raise ApiError(f"{prefix}: {message}", code="customer_id_not_allowed", fields=fields, status_code=403)
+
+
+class CheckoutLineSerializer(serializers.Serializer):
+    """One line of the cart being checked out."""
+
+    product_id = serializers.CharField(max_length=64, help_text="The store's product id, e.g. P001.")
+    quantity = serializers.IntegerField(min_value=1, max_value=1000)
+    context = InteractionContextField(
+        required=False, default=dict, help_text="What led the shopper to the product; stored on its purchase event."
+    )
+
+
+class CheckoutRequestSerializer(serializers.Serializer):
+    """The cart to check out: each product once, with its quantity."""
+
+    lines = CheckoutLineSerializer(many=True, allow_empty=False, max_length=MAX_ORDER_LINES)
+
+
+def checkout_lines_parse(*, data) -> list[OrderLineInput]:
+    """Validate a checkout body; a bad line is reported by its index and field ("Line 2: quantity: ...")."""
+    if not isinstance(data, dict):
+        raise ApiError("Send an object with a list of lines.", code="invalid")
+    serializer = CheckoutRequestSerializer(data=data)
+    if not serializer.is_valid():
+        errors = serializer.errors.get("lines")
+        if isinstance(errors, list) and any(isinstance(item, dict) and item for item in errors):
+            errors = {index: item for index, item in enumerate(errors) if item}
+        if isinstance(errors, dict) and errors and all(isinstance(key, int) for key in errors):
+            index, line_errors = next(iter(sorted(errors.items())))
+            name, messages = next(iter(line_errors.items()))
+            first = messages[0] if isinstance(messages, list) else next(iter(messages.values()))[0]
+            if isinstance(first, list):
+                first = first[0]
+            fields = {"lines": {str(key): value for key, value in sorted(errors.items())}}
+            others = len(errors) - 1
+            message = f"Line {index}: {name}: {first}" + (
+                f" (and {others} more line{'s' if others > 1 else ''} with errors)" if others else ""
+            )
+            raise ApiError(message, code=getattr(first, "code", None) or "invalid", fields=fields)
+        serializer.is_valid(raise_exception=True)
+    return [
+        OrderLineInput(product_id=line["product_id"].strip(), quantity=line["quantity"], context=line["context"])
+        for line in serializer.validated_data["lines"]
+    ]
+
+
+class OrderLineSerializer(serializers.ModelSerializer):
+    """A line of a placed order."""
+
+    product_id = serializers.CharField(source="product.product_id")
+    title = serializers.CharField(source="product.title")
+    line_total = serializers.DecimalField(max_digits=14, decimal_places=2)
+
+    class Meta:
+        model = OrderLine
+        fields = ["product_id", "title", "quantity", "unit_price", "line_total"]
+        read_only_fields = fields
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    """A placed order, for the confirmation page."""
+
+    order_number = serializers.CharField(source="number")
+    lines = OrderLineSerializer(many=True)
+
+    class Meta:
+        model = Order
+        fields = ["order_number", "created_at", "currency", "total", "lines"]
+        read_only_fields = fields

@@ -16,14 +16,17 @@ from shop.api.authentication import CATALOG_AUTHENTICATION, EVENTS_AUTHENTICATIO
 from shop.api.pagination import ProductPagination
 from shop.api.serializers import (
     CategorySerializer,
+    CheckoutRequestSerializer,
+    OrderSerializer,
+    checkout_lines_parse,
     InteractionItemSerializer,
     ProductListQuerySerializer,
     ProductSerializer,
     RecordResultSerializer,
     interaction_items_parse,
 )
-from shop.selectors import ProductFilters, category_list, product_get, product_list
-from shop.services import customer_for_request, interactions_record
+from shop.selectors import ProductFilters, category_list, order_with_lines, product_get, product_list
+from shop.services import customer_for_request, interactions_record, order_place
 
 
 def error(description: str) -> OpenApiResponse:
@@ -148,3 +151,49 @@ class InteractionCreateView(APIView):
         items = interaction_items_parse(data=request.data, may_name_customers=caller_may_name_customers(request))
         result = interactions_record(items=items, default_customer=partial(customer_for_request, request=request))
         return Response(RecordResultSerializer(result).data, status=status.HTTP_201_CREATED)
+
+
+class CheckoutView(APIView):
+    """Place an order for the current visitor from their cart, recording one purchase per line."""
+
+    authentication_classes = EVENTS_AUTHENTICATION
+    parser_classes = [JSONParser]
+
+    @extend_schema(
+        operation_id="checkout_create",
+        description=(
+            "All lines are bought, or, when any line is bad, none: nothing is stored and `extra.fields.lines` "
+            "names each bad line by index and then field. Browsers send the `csrftoken` cookie's value in "
+            "the `X-CSRFToken` header."
+        ),
+        request=CheckoutRequestSerializer,
+        responses={
+            201: OrderSerializer,
+            400: error("A bad line (unknown product, bad quantity, a product twice, a second currency)."),
+            401: BAD_TOKEN,
+            403: error("CSRF token missing (`csrf_failed`)."),
+            409: error("Not enough stock for a line (`out_of_stock`, `insufficient_stock`)."),
+        },
+        examples=[
+            OpenApiExample(
+                "A cart of two products",
+                value={"lines": [{"product_id": "P001", "quantity": 1, "context": {"placement": "product_similar"}}, {"product_id": "P002", "quantity": 2}]},
+                request_only=True,
+            ),
+            OpenApiExample(
+                "Too many units in line 1",
+                value={
+                    "message": "Line 1: quantity: Only 3 of 'Trail Running Shoes' left in stock.",
+                    "code": "insufficient_stock",
+                    "extra": {"fields": {"lines": {"1": {"quantity": ["Only 3 of 'Trail Running Shoes' left in stock."]}}}},
+                },
+                response_only=True,
+                status_codes=["409"],
+            ),
+        ],
+    )
+    def post(self, request: Request) -> Response:
+        lines = checkout_lines_parse(data=request.data)
+        order = order_place(customer=customer_for_request(request=request), lines=lines)
+        order = order_with_lines(order_pk=order.pk)
+        return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)
