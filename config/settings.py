@@ -7,6 +7,7 @@ REDIS_URL and CELERY_BROKER_URL.
 """
 
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -166,6 +167,19 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+
+# The storefront SPA (frontend/), built by Vite into frontend/dist with base /static/: its
+# hashed assets are served by whitenoise, its index.html by shop.spa for every storefront route.
+FRONTEND_DIST_DIR = Path(os.environ.get("FRONTEND_DIST_DIR", str(BASE_DIR / "frontend" / "dist")))
+STATICFILES_DIRS = [FRONTEND_DIST_DIR]  # a fresh clone has none until `make run` builds it
+
+
+def whitenoise_immutable_file(path: str, url: str) -> bool:
+    """Cache forever what carries a content hash: Vite's assets (assets/index-AhMg7uRA.js) and Django's (x.3f2a9c1b7d4e.css)."""
+    return bool(re.search(r"^/static/(assets/.+-[A-Za-z0-9_-]{8}|.+\.[0-9a-f]{12})\.[a-z0-9]+$", url))
+
+
+WHITENOISE_IMMUTABLE_FILE_TEST = whitenoise_immutable_file
 
 # The storefront's visitor identity: a signed cookie naming the anonymous customer.
 VISITOR_COOKIE_NAME = "visitor_id"

@@ -1,6 +1,8 @@
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from shop.spa import storefront
 
 admin.site.site_header = "Storefront administration"
 admin.site.site_title = "Storefront admin"
@@ -12,4 +14,11 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("api/", include("shop.api.urls")),
     path("", include("shop.urls")),
+    # Last: every other path is a storefront route, answered with the SPA's index.html. Django's
+    # own prefixes never fall through to it, so an unknown /api/... stays a JSON 404.
+    re_path(
+        r"^(?!(?:api|admin|static|media|images|recommend)(?:/|$)|(?:feedback|health)/?$)(?P<path>.*)$",
+        storefront,
+        name="storefront",
+    ),
 ]
