@@ -1,0 +1,114 @@
+/** Shapes of the Django API's JSON, as the storefront reads them. */
+
+export interface CategoryRef {
+  slug: string
+  name: string
+}
+
+export interface Product {
+  product_id: string
+  title: string
+  category: CategoryRef
+  description: string
+  /** A decimal string, e.g. "19.99": never a float, so money keeps its cents. */
+  price: string
+  currency: string
+  image_url: string
+  in_stock: boolean
+  /** Units on hand, or null when stock is not tracked (always buyable). */
+  stock: number | null
+  created_at: string
+}
+
+export interface Page<T> {
+  count: number
+  page: number
+  page_size: number
+  num_pages: number
+  next: string | null
+  previous: string | null
+  results: T[]
+}
+
+export interface Category {
+  slug: string
+  name: string
+  parent: string | null
+  product_count: number
+  direct_product_count: number
+}
+
+export interface RecommendedProduct {
+  product_id: string
+  title: string
+  price: string | number
+  currency: string
+  image_url: string
+  /** The category's name (or, from some servers, its {slug, name}). */
+  category: string | CategoryRef | null
+  score: number
+  /** A short line a shopper can read: "Similar to Trail Running Shoes". */
+  reason: string
+}
+
+export interface RecommendationList {
+  results: RecommendedProduct[]
+  strategy: string
+  model_version: string | number | null
+  source: 'model' | 'cache' | string
+  request_id: string
+  /** Present while an A/B experiment decides the list. */
+  experiment?: string | null
+  variant?: string | null
+}
+
+/** Where a shown product came from, posted back with clicks, adds to cart and purchases. */
+export interface Attribution {
+  request_id?: string
+  placement?: string
+  strategy?: string
+  experiment?: string
+  variant?: string
+  position?: number
+  model_version?: string
+}
+
+export type InteractionKind = 'view' | 'click' | 'add_to_cart' | 'purchase'
+
+export interface InteractionEvent {
+  product_id: string
+  kind: InteractionKind
+  timestamp: string
+  quantity: number
+  context: Attribution
+  event_id: string
+}
+
+export interface OrderLineRequest {
+  product_id: string
+  quantity: number
+  context?: Attribution
+}
+
+export interface OrderLine {
+  product_id: string
+  title: string
+  quantity: number
+  unit_price: string
+  line_total: string
+}
+
+export interface Order {
+  order_number: string
+  created_at: string
+  currency: string
+  total: string
+  lines: OrderLine[]
+}
+
+/** The API's one error shape. */
+export interface ApiErrorBody {
+  message: string
+  code: string
+  extra?: { fields?: Record<string, unknown> }
+}

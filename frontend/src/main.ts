@@ -1,0 +1,13 @@
+import { createPinia } from 'pinia'
+import { createApp } from 'vue'
+
+import App from './App.vue'
+import { createAppRouter } from './router'
+import './styles/main.css'
+import { tracker } from './tracking'
+
+const app = createApp(App)
+app.use(createPinia())
+app.use(createAppRouter())
+tracker.listen(window)
+app.mount('#app')

@@ -1,0 +1,129 @@
+/** The shopping cart: lines kept in localStorage, so a reload or a new tab keeps them. */
+import { defineStore } from 'pinia'
+import { computed, ref, watch } from 'vue'
+
+import type { Attribution, OrderLineRequest } from '@/api/types'
+import { fromCents, toCents } from '@/utils/money'
+
+import { loadJson, safeStorage, saveJson } from './persist'
+
+export const CART_STORAGE_KEY = 'storefront.cart.v1'
+export const MAX_LINE_QUANTITY = 99
+
+export interface CartLine {
+  productId: string
+  title: string
+  price: string
+  currency: string
+  imageUrl: string
+  quantity: number
+  /** Units on hand when the line was added; null when the store does not track stock. */
+  stock: number | null
+  /** How the shopper found the product (a recommendation's request id, placement, ...). */
+  context: Attribution
+}
+
+export interface CartProduct {
+  product_id: string
+  title: string
+  price: string
+  currency: string
+  image_url: string
+  stock: number | null
+}
+
+function isCartLine(value: unknown): value is CartLine {
+  const line = value as CartLine
+  return (
+    !!line &&
+    typeof line.productId === 'string' &&
+    typeof line.title === 'string' &&
+    typeof line.price === 'string' &&
+    typeof line.currency === 'string' &&
+    Number.isInteger(line.quantity) &&
+    line.quantity > 0
+  )
+}
+
+function lineLimit(line: Pick<CartLine, 'stock'>): number {
+  return line.stock === null || line.stock === undefined ? MAX_LINE_QUANTITY : Math.min(line.stock, MAX_LINE_QUANTITY)
+}
+
+export const useCartStore = defineStore('cart', () => {
+  const storage = safeStorage('localStorage')
+  const stored = loadJson<unknown[]>(storage, CART_STORAGE_KEY, [], Array.isArray)
+  const lines = ref<CartLine[]>(stored.filter(isCartLine).map((line) => ({ ...line, context: line.context ?? {} })))
+
+  const count = computed(() => lines.value.reduce((sum, line) => sum + line.quantity, 0))
+  const isEmpty = computed(() => lines.value.length === 0)
+  /** The cart's currency; a cart mixing currencies cannot be totalled and is checked out per the server's rule. */
+  const currency = computed(() => lines.value[0]?.currency ?? 'USD')
+  const mixedCurrencies = computed(() => new Set(lines.value.map((line) => line.currency)).size > 1)
+  const totalCents = computed(() => lines.value.reduce((sum, line) => sum + toCents(line.price) * line.quantity, 0))
+  const total = computed(() => fromCents(totalCents.value))
+
+  function find(productId: string): CartLine | undefined {
+    return lines.value.find((line) => line.productId === productId)
+  }
+
+  function maxQuantity(productId: string): number {
+    const line = find(productId)
+    return line ? lineLimit(line) : MAX_LINE_QUANTITY
+  }
+
+  /** Add units of a product; returns how many were added (fewer when stock runs out). */
+  function add(product: CartProduct, quantity = 1, context: Attribution = {}): number {
+    const existing = find(product.product_id)
+    if (existing) {
+      existing.stock = product.stock
+      existing.price = product.price
+      existing.title = product.title
+      if (Object.keys(context).length) existing.context = context
+      const next = Math.min(existing.quantity + quantity, lineLimit(existing))
+      const added = next - existing.quantity
+      existing.quantity = next
+      return added
+    }
+    const limit = lineLimit({ stock: product.stock })
+    const added = Math.min(Math.max(1, Math.floor(quantity)), limit)
+    if (added <= 0) return 0
+    lines.value.push({
+      productId: product.product_id,
+      title: product.title,
+      price: product.price,
+      currency: product.currency,
+      imageUrl: product.image_url,
+      quantity: added,
+      stock: product.stock,
+      context,
+    })
+    return added
+  }
+
+  function setQuantity(productId: string, quantity: number): void {
+    const line = find(productId)
+    if (!line) return
+    const whole = Math.floor(quantity)
+    if (!Number.isFinite(whole) || whole <= 0) {
+      remove(productId)
+      return
+    }
+    line.quantity = Math.min(whole, lineLimit(line))
+  }
+
+  function remove(productId: string): void {
+    lines.value = lines.value.filter((line) => line.productId !== productId)
+  }
+
+  function clear(): void {
+    lines.value = []
+  }
+
+  function orderLines(): OrderLineRequest[] {
+    return lines.value.map((line) => ({ product_id: line.productId, quantity: line.quantity, context: line.context }))
+  }
+
+  watch(lines, (value) => saveJson(storage, CART_STORAGE_KEY, value), { deep: true })
+
+  return { lines, count, isEmpty, currency, mixedCurrencies, total, totalCents, find, maxQuantity, add, setQuantity, remove, clear, orderLines }
+})
