@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from shop.api.views import api_not_found
 from shop.spa import storefront
 
 admin.site.site_header = "Storefront administration"
@@ -14,6 +15,9 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("api/", include("shop.api.urls")),
     path("", include("shop.urls")),
+    # Any other /api/ path is a 404 in the API's error shape (a path without its final slash is
+    # first redirected to the slashed one by APPEND_SLASH, then lands here if nothing matches).
+    re_path(r"^api/(?:.*/)?$", api_not_found),
     # Last: every other path is a storefront route, answered with the SPA's index.html. Django's
     # own prefixes never fall through to it, so an unknown /api/... stays a JSON 404.
     re_path(

@@ -2,8 +2,9 @@
 
 from functools import partial
 
+from django.http import HttpRequest, JsonResponse
 from django.utils.decorators import method_decorator
-from django.views.decorators.csrf import ensure_csrf_cookie
+from django.views.decorators.csrf import csrf_exempt, ensure_csrf_cookie
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import generics, status
 from rest_framework.parsers import JSONParser
@@ -11,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api_errors import ErrorSerializer
+from config.api_errors import ErrorSerializer, error_body
 from shop.api.authentication import CATALOG_AUTHENTICATION, EVENTS_AUTHENTICATION, caller_may_name_customers
 from shop.api.pagination import ProductPagination
 from shop.api.serializers import (
@@ -197,3 +198,9 @@ class CheckoutView(APIView):
         order = order_place(customer=customer_for_request(request=request), lines=lines)
         order = order_with_lines(order_pk=order.pk)
         return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)
+
+
+@csrf_exempt
+def api_not_found(request: HttpRequest, *args, **kwargs) -> JsonResponse:
+    """Answer an /api/ path that no endpoint matched with a 404 in the API's error shape."""
+    return JsonResponse(error_body(f"No API endpoint at {request.path}.", "not_found"), status=404)

@@ -107,3 +107,18 @@ def test_an_unauthenticated_token_is_a_401_with_its_challenge(api_client):
     assert response.status_code == 401
     assert response.json()["code"] == "authentication_failed"
     assert response["WWW-Authenticate"] == "Token"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("method", ["get", "post", "delete"])
+def test_an_unknown_api_path_is_a_404_in_the_error_shape(api_client, method):
+    response = getattr(api_client, method)("/api/no-such-thing/")
+
+    assert response.status_code == 404
+    assert response.json() == {"message": "No API endpoint at /api/no-such-thing/.", "code": "not_found", "extra": {"fields": {}}}
+
+
+@pytest.mark.django_db
+def test_an_api_path_without_its_slash_is_redirected_to_it(api_client):
+    assert api_client.get("/api/products").headers["Location"] == "/api/products/"
+    assert api_client.get("/api/nothing", follow=True).json()["code"] == "not_found"
