@@ -78,8 +78,9 @@ def product_popularity_expression() -> Expression:
     """Return an expression for a product's weighted interaction count over the popularity window.
 
     A correlated subquery per candidate product, read from the (product, timestamp, kind)
-    index alone once autovacuum has marked the table visible. The window ends at the latest interaction rather than at the wall clock, so an
-    imported or demo store whose events stopped a while ago still has an order.
+    index alone once autovacuum has marked the table visible. The window ends at the latest
+    interaction rather than at the wall clock, so an imported or demo store whose events
+    stopped a while ago still has an order.
     """
     latest = Interaction.objects.aggregate(latest=Max("timestamp"))["latest"]
     if latest is None:
