@@ -99,6 +99,9 @@ ASGI_APPLICATION = "config.asgi.application"
 DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # JIT compilation costs more than it saves on the short queries a shop runs.
+        DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
 else:
     DATABASES = {
         "default": {
@@ -147,6 +150,12 @@ else:
         }
     }
 
+# Recommendation lists: cache lifetime, and how often a web process looks for a newly
+# activated model and re-reads which products are unavailable (seconds).
+RECOMMENDATION_CACHE_TIMEOUT = int(os.environ.get("RECOMMENDATION_CACHE_TIMEOUT", "300"))
+RECOMMENDATION_MODEL_CHECK_SECONDS = float(os.environ.get("RECOMMENDATION_MODEL_CHECK_SECONDS", "5"))
+RECOMMENDATION_AVAILABILITY_SECONDS = float(os.environ.get("RECOMMENDATION_AVAILABILITY_SECONDS", "5"))
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -187,8 +196,9 @@ VISITOR_COOKIE_MAX_AGE = 60 * 60 * 24 * 365
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
+        # Token first: a bad token is a 401 with WWW-Authenticate, not a CSRF 403.
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
