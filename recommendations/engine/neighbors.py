@@ -135,6 +135,8 @@ def blocked_top_k(
                 transform(product, rows, product.indices)
             if exclude_self:
                 product.data[product.indices == rows] = 0
+            product.data[product.data < 0] = 0
+            product.eliminate_zeros()  # in place, so top_k_sparse_rows needs no copy
         idx, val = top_k_sparse_rows(product, k)
         return start, idx, val
 

@@ -75,8 +75,8 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "also_bought_k": 50,
     "also_bought_similarity": "asymmetric_cosine",
     # hybrid
-    "w_content": 0.3,
-    "w_cf": 0.7,
+    "w_content": 0.2,
+    "w_cf": 0.8,
     "n_recent": 20,
     "exclude_purchased": True,
     "exclude_seen": True,
