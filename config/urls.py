@@ -14,6 +14,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("api/", include("shop.api.urls")),
+    path("api/", include("recommendations.api.urls")),
+    path("", include("recommendations.compat")),
     path("", include("shop.urls")),
     # Any other /api/ path is a 404 in the API's error shape (a path without its final slash is
     # first redirected to the slashed one by APPEND_SLASH, then lands here if nothing matches).

@@ -1,0 +1,486 @@
+"""Reads for recommendation lists: score with the active model, filter, render, cache.
+
+Every list is cached under a key naming the model version and every input, e.g.
+``rec:v12:similar:P001:k10:x-:a3f9c01d2e`` (``x``: the exclude list's digest, ``a``: the
+availability digest, see :mod:`recommendations.serving`). A newly activated model or a
+product going out of stock changes the keys, so nothing is ever swept. A personal list's key
+holds a digest of the customer's latest interactions, read from the database on every
+request: a click stored a moment ago gives a new key, hence a fresh list.
+
+Without an active model every list falls back to the store's popular products
+(``shop.selectors.product_list`` ordered by popularity), under ``rec:none:...`` keys.
+
+Work per request: a cache hit runs no query (a personal list: the one indexed read of the
+customer's latest interactions); a miss adds one query for the product rows (``id__in``),
+a personal list one more for the customer's purchases.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+import numpy as np
+from django.core.cache import cache
+
+from config.api_errors import ApiError
+from recommendations.engine import (
+    REASON_ALSO_BOUGHT,
+    REASON_CF,
+    REASON_CONTENT,
+    REASON_TRENDING,
+    REASON_TRENDING_CATEGORY,
+    Recommendations,
+    user_history,
+)
+from recommendations.serving import (
+    Availability,
+    ServingModel,
+    availability_tracker,
+    cache_key,
+    cache_timeout,
+    ids_digest,
+    serving_exclude_purchased,
+    serving_model,
+)
+from shop.models import Category, Customer, Interaction, Product
+from shop.selectors import ProductFilters, category_with_descendant_ids, product_list
+
+# The latest events of a customer that shape their personal list (the hybrid uses the
+# most recent 20 distinct products among them).
+HISTORY_EVENTS = 100
+PURCHASES_READ = 1_000
+# Extra candidates asked of the model, in case a product became unavailable since the
+# availability mask was last read.
+CANDIDATE_MARGIN = 8
+
+STRATEGY_CONTENT = "content"
+STRATEGY_ALSO_BOUGHT = "also_bought"
+STRATEGY_HYBRID = "hybrid"
+STRATEGY_TRENDING = "trending"
+STRATEGY_POPULAR = "popular"  # no active model: popular products from the database
+
+SOURCE_MODEL = "model"
+SOURCE_CACHE = "cache"
+
+
+@dataclass(frozen=True)
+class RecommendationList:
+    """A ranked list of products ready to render, and how it was made."""
+
+    results: list[dict]
+    strategy: str
+    model_version: int | None
+    source: str = SOURCE_MODEL
+
+
+@dataclass(frozen=True)
+class CustomerRef:
+    """Whose personal list: a named customer, or the request's signed-in user and visitor cookie."""
+
+    customer_id: str | None = None
+    user_id: int | None = None
+    visitor_id: str | None = None
+
+
+@dataclass(frozen=True)
+class HistoryEvent:
+    pk: int
+    customer_pk: int
+    product_id: str
+    kind: str
+    timestamp: datetime
+
+
+# -- public lists -------------------------------------------------------------------------
+
+
+def recommendations_similar(*, product_id: str, k: int, exclude: Sequence[str] = ()) -> RecommendationList:
+    """Return products like this one by their text (content neighbours), filled from its category.
+
+    Raises ApiError 404 (`product_not_found`) for a product the store does not have.
+    """
+    model = serving_model()
+    if model is None:
+        return _popular_for_product(product_id=product_id, k=k, exclude=exclude, kind="similar")
+    availability = availability_tracker.current()
+    key = cache_key(f"v{model.version_id}", "similar", product_id, f"k{k}", _exclude_part(exclude), f"a{availability.digest}")
+
+    def compute() -> RecommendationList:
+        mask = availability_tracker.mask_for(model, availability)
+        item = model.bundle.index_of(product_id)
+        banned = _indices(model, exclude)
+        if item >= 0:
+            found = model.similar.recommend(None, k + CANDIDATE_MARGIN, current_item=item, exclude=banned, available=mask)
+            return _listing(model, found, k=k, strategy=STRATEGY_CONTENT, subject_id=product_id)
+        # A product newer than the model: its category's trending products.
+        category = model.bundle.category_index(_product_or_404(product_id).category.name)
+        found = model.similar.recommend(None, k + CANDIDATE_MARGIN, category=category, exclude=banned, available=mask)
+        return _listing(model, found, k=k, strategy=STRATEGY_CONTENT)
+
+    return _cached(key, compute)
+
+
+def recommendations_also_bought(*, product_id: str, k: int, exclude: Sequence[str] = ()) -> RecommendationList:
+    """Return what customers who bought this product also bought (item CF on purchases), filled from its category.
+
+    Raises ApiError 404 (`product_not_found`) for a product the store does not have.
+    """
+    model = serving_model()
+    if model is None:
+        return _popular_for_product(product_id=product_id, k=k, exclude=exclude, kind="also-bought")
+    availability = availability_tracker.current()
+    key = cache_key(f"v{model.version_id}", "also-bought", product_id, f"k{k}", _exclude_part(exclude), f"a{availability.digest}")
+
+    def compute() -> RecommendationList:
+        mask = availability_tracker.mask_for(model, availability)
+        item = model.bundle.index_of(product_id)
+        banned = _indices(model, exclude)
+        n = k + CANDIDATE_MARGIN
+        if item >= 0:
+            found = model.hybrid.also_bought(item, n, exclude=banned, available=mask)
+            found = _fill_from_trending(model, found, n, category=model.category_of(item), banned=np.append(banned, item), mask=mask)
+            return _listing(model, found, k=k, strategy=STRATEGY_ALSO_BOUGHT, subject_id=product_id)
+        category = model.bundle.category_index(_product_or_404(product_id).category.name)
+        found = _fill_from_trending(model, Recommendations.empty(), n, category=category, banned=banned, mask=mask)
+        return _listing(model, found, k=k, strategy=STRATEGY_ALSO_BOUGHT)
+
+    return _cached(key, compute)
+
+
+def recommendations_trending(*, category: str | None, k: int, exclude: Sequence[str] = ()) -> RecommendationList:
+    """Return the trending products (time-decayed events), of a category and its sub-categories if given.
+
+    Raises ApiError 400 (`unknown_category`, field `category`) for a slug the store does not have.
+    """
+    model = serving_model()
+    if model is None:
+        return _popular(category=category, k=k, exclude=exclude, key_parts=("trending", category or "all"))
+    availability = availability_tracker.current()
+    key = cache_key(
+        f"v{model.version_id}", "trending", category or "all", f"k{k}", _exclude_part(exclude), f"a{availability.digest}"
+    )
+
+    def compute() -> RecommendationList:
+        mask = availability_tracker.mask_for(model, availability)
+        banned = _indices(model, exclude)
+        n = k + CANDIDATE_MARGIN
+        if category is None:
+            found = model.hybrid.trending(n, exclude=banned, available=mask)
+            return _listing(model, found, k=k, strategy=STRATEGY_TRENDING)
+        names = _category_names(slug=category)
+        indices = [index for name in names if (index := model.bundle.category_index(name)) is not None]
+        if not indices:  # a category newer than the model
+            return _popular(category=category, k=k, exclude=exclude, key_parts=None)
+        parts = [model.hybrid.trending(n, category=index, exclude=banned, available=mask) for index in indices]
+        return _listing(model, _merge_by_score(parts, n), k=k, strategy=STRATEGY_TRENDING)
+
+    return _cached(key, compute)
+
+
+# -- personal lists -----------------------------------------------------------------------
+
+
+def recommendations_personal(
+    *,
+    customer: CustomerRef,
+    k: int,
+    product_id: str | None = None,
+    exclude: Sequence[str] = (),
+    w_content: float | None = None,
+    w_cf: float | None = None,
+    strategy: str = STRATEGY_HYBRID,
+) -> RecommendationList:
+    """Return a customer's list from their interactions up to this request, with the cold-start chain.
+
+    History -> CF and content neighbours of their recent products (``product_id``, the page
+    they are on, counts as the most recent); no history -> the product's neighbours;
+    nothing -> trending. Weights default to the model's own. Products they saw are left
+    out, and products they bought unless staff turned ``exclude_purchased`` off.
+    Raises ApiError 404 for a named customer or a product the store does not have.
+    """
+    history = customer_history(customer=customer)
+    model = serving_model()
+    if model is None:
+        if product_id:
+            _product_or_404(product_id)
+        return _popular(category=None, k=k, exclude=[*exclude, *([product_id] if product_id else [])], key_parts=("personal",))
+    weights = (
+        float(model.hybrid.w_content if w_content is None else w_content),
+        float(model.hybrid.w_cf if w_cf is None else w_cf),
+    )
+    exclude_purchased = serving_exclude_purchased()
+    availability = availability_tracker.current()
+    key = cache_key(
+        f"v{model.version_id}",
+        "personal",
+        strategy,
+        f"h{ids_digest(event.pk for event in history) if history else '-'}",
+        f"p{product_id or '-'}",
+        f"w{weights[0]:g},{weights[1]:g}",
+        f"xp{int(exclude_purchased)}",
+        f"k{k}",
+        _exclude_part(exclude),
+        f"a{availability.digest}",
+    )
+
+    def compute() -> RecommendationList:
+        mask = availability_tracker.mask_for(model, availability)
+        current_item, category, subject_id = None, None, None
+        if product_id:
+            item = model.bundle.index_of(product_id)
+            if item >= 0:
+                current_item, subject_id = item, product_id
+            else:
+                category = model.bundle.category_index(_product_or_404(product_id).category.name)
+        banned = _indices(model, exclude)
+        if exclude_purchased and history:
+            banned = np.concatenate((banned, _indices(model, customer_purchased_product_ids(customer_pk=history[0].customer_pk))))
+        found = model.blend(*weights).recommend(
+            _history_indices(model, history),
+            k + CANDIDATE_MARGIN,
+            current_item=current_item,
+            category=category,
+            exclude=banned,
+            available=mask,
+        )
+        return _listing(model, found, k=k, strategy=strategy, subject_id=subject_id)
+
+    return _cached(key, compute)
+
+
+def customer_history(*, customer: CustomerRef, limit: int | None = None) -> list[HistoryEvent]:
+    """Return the customer's latest events, newest first (one query on the (customer, -timestamp) index).
+
+    A signed-in user's customer is found by user; until their first event links it, the
+    visitor cookie's history stands in. An anonymous visitor reads only a customer no user
+    has claimed. Raises ApiError 404 (`customer_not_found`) when a
+    named customer does not exist.
+    """
+    limit = limit or HISTORY_EVENTS
+
+    def latest(**filters) -> list[HistoryEvent]:
+        rows = (
+            Interaction.objects.filter(**filters)
+            .order_by("-timestamp", "-pk")
+            .values_list("pk", "customer", "product__product_id", "kind", "timestamp")[:limit]
+        )
+        return [HistoryEvent(*row) for row in rows]
+
+    if customer.customer_id is not None:
+        events = latest(customer__customer_id=customer.customer_id)
+        if not events and not Customer.objects.filter(customer_id=customer.customer_id).exists():
+            raise ApiError(
+                f"Customer '{customer.customer_id}' not found.", code="customer_not_found", status_code=404
+            )
+        return events
+    if customer.user_id is not None:
+        events = latest(customer__user_id=customer.user_id)
+        if events or not customer.visitor_id:
+            return events
+    if customer.visitor_id:
+        # Only a visitor customer no user has claimed: after signing out on a shared device the
+        # cookie still names the customer linked to that user, whose history is not the visitor's.
+        return latest(customer__customer_id=customer.visitor_id, customer__user__isnull=True)
+    return []
+
+
+def customer_purchased_product_ids(*, customer_pk: int, limit: int = PURCHASES_READ) -> list[str]:
+    """Return the products this customer bought, latest purchases first (at most ``limit`` events read)."""
+    rows = (
+        Interaction.objects.filter(customer_id=customer_pk, kind=Interaction.Kind.PURCHASE)
+        .order_by("-timestamp")
+        .values_list("product__product_id", flat=True)[:limit]
+    )
+    return list(dict.fromkeys(rows))
+
+
+# -- caching ------------------------------------------------------------------------------
+
+
+def _cached(key: str, compute: Callable[[], RecommendationList]) -> RecommendationList:
+    """Return the list cached under ``key``, or compute, cache (JSON) and return it."""
+    stored = cache.get(key)
+    if isinstance(stored, dict) and {"results", "strategy", "model_version"} <= stored.keys():
+        return RecommendationList(stored["results"], stored["strategy"], stored["model_version"], source=SOURCE_CACHE)
+    listing = compute()
+    value = asdict(listing)
+    value.pop("source")
+    cache.set(key, value, timeout=cache_timeout())
+    return listing
+
+
+def _exclude_part(exclude: Sequence[str]) -> str:
+    return f"x{ids_digest(sorted(set(exclude)))}" if exclude else "x-"
+
+
+# -- scoring helpers ----------------------------------------------------------------------
+
+
+def _indices(model: ServingModel, product_ids: Sequence[str]) -> np.ndarray:
+    """Return the model's item indices of these products, leaving out the ones it does not know."""
+    if not product_ids:
+        return np.zeros(0, dtype=np.int64)
+    indices = model.bundle.indices_of(list(product_ids))
+    return indices[indices >= 0]
+
+
+def _history_indices(model: ServingModel, history: list[HistoryEvent]) -> tuple[np.ndarray, np.ndarray]:
+    """Return the customer's (items, weights) as the model sees them: known products only, weighted and decayed."""
+    known = [(model.bundle.index_of(event.product_id), event) for event in history]
+    known = [(item, event) for item, event in known if item >= 0]
+    if not known:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+    params = model.params
+    found = user_history(
+        np.array([item for item, _ in known], dtype=np.int64),
+        kinds=np.array([event.kind for _, event in known]),
+        timestamps=np.array([event.timestamp.timestamp() for _, event in known], dtype=np.float64),
+        event_weights=params.get("event_weights"),
+        half_life_days=params.get("half_life_days"),
+        reference_time=time.time(),
+    )
+    return found.items, found.weights
+
+
+def _fill_from_trending(model, found: Recommendations, n: int, *, category, banned, mask) -> Recommendations:
+    """Append trending products (the category's first, then any) until ``n`` or none are left."""
+    pieces, taken = [found], found.items
+    for scope in ([category, None] if category is not None else [None]):
+        missing = n - sum(piece.items.size for piece in pieces)
+        if missing <= 0:
+            break
+        extra = model.hybrid.trending(missing, category=scope, exclude=np.concatenate((banned, taken)), available=mask)
+        if extra.items.size:
+            if found.items.size:  # filler ranks below every real neighbour
+                extra = extra._replace(scores=np.zeros(extra.items.size, dtype=np.float32))
+            pieces.append(extra)
+            taken = np.concatenate((taken, extra.items))
+    return Recommendations(*(np.concatenate([getattr(piece, name) for piece in pieces]) for name in Recommendations._fields))
+
+
+def _merge_by_score(parts: list[Recommendations], n: int) -> Recommendations:
+    """Return the ``n`` best of several lists (trending per sub-category), by score then item index."""
+    merged = Recommendations(*(np.concatenate([getattr(part, name) for part in parts]) for name in Recommendations._fields))
+    order = np.lexsort((merged.items, -merged.scores))[:n]
+    return Recommendations(*(getattr(merged, name)[order] for name in Recommendations._fields))
+
+
+# -- rendering ----------------------------------------------------------------------------
+
+
+def _listing(model: ServingModel, found: Recommendations, *, k: int, strategy: str, subject_id: str | None = None) -> RecommendationList:
+    """Render model output as a list: one product query, ranked order kept, unavailable products dropped.
+
+    ``subject_id``: the product the list is about; ApiError 404 when the store no longer has it.
+    """
+    item_ids = model.bundle.item_ids[found.items].tolist()
+    anchor_ids = [model.bundle.item_ids[anchor] if anchor >= 0 else None for anchor in found.anchors.tolist()]
+    wanted = set(item_ids) | {anchor for anchor in anchor_ids if anchor} | ({subject_id} if subject_id else set())
+    products = _products_by_id(wanted)
+    if subject_id and subject_id not in products:
+        raise _product_not_found(subject_id)
+    results = []
+    for item_id, score, reason, anchor_id in zip(item_ids, found.scores.tolist(), found.reasons.tolist(), anchor_ids):
+        product = products.get(item_id)
+        if product is None or not product.is_active or not product.in_stock:
+            continue
+        results.append(recommended_product(product, score=score, reason=reason_text(reason, product, products.get(anchor_id))))
+        if len(results) == k:
+            break
+    return RecommendationList(results, strategy, model.version_id)
+
+
+def _products_by_id(product_ids: set[str]) -> dict[str, Product]:
+    if not product_ids:
+        return {}
+    rows = Product.objects.filter(product_id__in=product_ids).select_related("category").defer("description")
+    return {product.product_id: product for product in rows}
+
+
+def recommended_product(product: Product, *, score: float, reason: str) -> dict:
+    """Return one result as the API shows it (JSON-ready, so it caches as is)."""
+    return {
+        "product_id": product.product_id,
+        "title": product.title,
+        "price": f"{product.price:.2f}",
+        "currency": product.currency,
+        "image_url": product.image_url,
+        "category": product.category.name,
+        "score": round(float(score), 6),
+        "reason": reason,
+    }
+
+
+def reason_text(reason: str, product: Product, anchor: Product | None) -> str:
+    """Return the line a shopper reads under a recommended product."""
+    if reason == REASON_TRENDING_CATEGORY:
+        return f"Popular in {product.category.name} this week"
+    if reason == REASON_TRENDING:
+        return "Trending now"
+    if anchor is None:
+        return "Recommended for you"
+    if reason == REASON_CF:
+        return f"Because you viewed {anchor.title}"
+    if reason == REASON_CONTENT:
+        return f"Similar to {anchor.title}"
+    if reason == REASON_ALSO_BOUGHT:
+        return f"Customers who bought {anchor.title} also bought this"
+    return "Recommended for you"
+
+
+# -- lookups ------------------------------------------------------------------------------
+
+
+def _product_not_found(product_id: str) -> ApiError:
+    return ApiError(f"Product '{product_id}' not found.", code="product_not_found", status_code=404)
+
+
+def _product_or_404(product_id: str) -> Product:
+    product = Product.objects.select_related("category").defer("description").filter(product_id=product_id).first()
+    if product is None:
+        raise _product_not_found(product_id)
+    return product
+
+
+def _category_names(*, slug: str) -> list[str]:
+    """Return the names of the category with this slug and of those below it (ApiError 400 when unknown)."""
+    ids = category_with_descendant_ids(slug=slug)
+    return list(Category.objects.filter(pk__in=ids).values_list("name", flat=True))
+
+
+# -- no active model ----------------------------------------------------------------------
+
+
+def _popular_for_product(*, product_id: str, k: int, exclude: Sequence[str], kind: str) -> RecommendationList:
+    """Without a model: the popular products of this product's category (ApiError 404 when unknown)."""
+    product = _product_or_404(product_id)
+    return _popular(
+        category=product.category.slug, k=k, exclude=[*exclude, product_id], key_parts=(kind, product_id)
+    )
+
+
+def _popular(*, category: str | None, k: int, exclude: Sequence[str], key_parts: tuple | None) -> RecommendationList:
+    """Return the store's popular available products (of a category), from the database; cached unless ``key_parts`` is None."""
+
+    def compute() -> RecommendationList:
+        products = (
+            product_list(filters=ProductFilters(category=category, in_stock=True, ordering="popularity"))
+            .exclude(product_id__in=list(exclude))
+            .order_by("-popularity", "-created_at", "product_id")
+            .defer("description")[:k]
+        )
+        reason = "Trending now" if category is None else None
+        results = [
+            recommended_product(product, score=float(product.popularity), reason=reason or f"Popular in {product.category.name}")
+            for product in products
+        ]
+        return RecommendationList(results, STRATEGY_POPULAR, None)
+
+    if key_parts is None:
+        return compute()
+    availability: Availability = availability_tracker.current()
+    key = cache_key("none", *key_parts, f"c{category or '-'}", f"k{k}", _exclude_part(exclude), f"a{availability.digest}")
+    return _cached(key, compute)
