@@ -1,0 +1,225 @@
+"""The Flask engine's paths answer with its shapes, over the same lists and rules."""
+
+from collections import Counter
+from datetime import UTC, datetime
+
+import pytest
+from rest_framework.test import APIClient
+
+from recommendations.compat import ab_variant
+from recommendations.tests.api.conftest import visitor_id_of
+from shop.models import Interaction
+
+pytestmark = pytest.mark.django_db
+
+ITEM_KEYS = {"product_id", "title", "score"}
+
+
+def assert_flask_list(body: dict, *, keys=frozenset({"results"})) -> list[str]:
+    assert set(body) == keys
+    for item in body["results"]:
+        assert set(item) == ITEM_KEYS and isinstance(item["score"], float)
+    return [item["product_id"] for item in body["results"]]
+
+
+def test_content_path_lists_similar_products(active_model, api_client):
+    response = api_client.get("/recommend/content/CAM0", {"top_k": 3})
+
+    assert response.status_code == 200
+    assert set(assert_flask_list(response.json())) == {"CAM1", "CAM2", "CAM3"}
+    assert response.json()["results"][0]["title"] in {"Compact camera zoom lens", "Action camera waterproof", "DSLR camera body"}
+
+
+def test_content_path_answers_the_same_list_as_the_api(active_model, api_client):
+    flask = api_client.get("/recommend/content/BOO0", {"top_k": 5}).json()["results"]
+    api = api_client.get("/api/recommendations/similar/BOO0/", {"k": 5}).json()["results"]
+
+    assert flask == [{key: item[key] for key in ITEM_KEYS} for item in api]
+
+
+def test_user_path_lists_the_users_personal_list_for_a_token_client(active_model, token_client):
+    response = token_client.get("/recommend/user/U01", {"top_k": 4})
+
+    assert response.status_code == 200
+    ids = assert_flask_list(response.json())
+    assert len(ids) == 4 and not {"BOO0", "BOO1", "BOO2", "BOO3"} & set(ids)
+
+
+def test_user_path_for_an_unknown_user_is_the_cold_start_list(active_model, token_client):
+    response = token_client.get("/recommend/user/NEWCOMER", {"top_k": 3})
+    trending = token_client.get("/api/recommendations/trending/", {"k": 3}).json()["results"]
+
+    assert response.status_code == 200
+    assert assert_flask_list(response.json()) == [item["product_id"] for item in trending]
+
+
+def test_hybrid_path_blends_for_a_user_and_a_product(active_model, token_client):
+    response = token_client.get("/recommend/hybrid", {"user_id": "U01", "product_id": "CAM0", "top_k": 3, "w_content": 0.8, "w_cf": 0.2})
+
+    assert response.status_code == 200
+    ids = assert_flask_list(response.json())
+    assert len(ids) == 3 and "CAM0" not in ids
+
+
+def test_hybrid_path_without_a_user_is_the_product_context(active_model, api_client):
+    response = api_client.get("/recommend/hybrid", {"product_id": "BOO0", "top_k": 3})
+
+    assert set(assert_flask_list(response.json())) == {"BOO1", "BOO2", "BOO3"}
+
+
+def test_ab_path_names_the_variant_and_lists_its_products(active_model, token_client):
+    for user_id in ("U00", "U01", "U02", "U03"):
+        response = token_client.get("/recommend/ab", {"user_id": user_id, "product_id": "CAM0", "top_k": 3})
+        body = response.json()
+        assert response.status_code == 200
+        assert_flask_list(body, keys={"variant", "results"})
+        assert body["variant"] == ab_variant(user_id)
+
+
+def test_ab_split_is_fixed_per_user_and_about_even():
+    variants = Counter(ab_variant(f"U{n:05d}") for n in range(2000))
+
+    assert set(variants) == {"content", "hybrid"}
+    assert 900 <= variants["content"] <= 1100
+    assert all(ab_variant("U00042") == ab_variant("U00042") for _ in range(3))
+
+
+def test_ab_content_variant_lists_only_content_neighbours(active_model, token_client):
+    user_id = next(f"U{n:02d}" for n in range(12) if ab_variant(f"U{n:02d}") == "content")
+
+    body = token_client.get("/recommend/ab", {"user_id": user_id, "product_id": "BOO0", "top_k": 3}).json()
+
+    assert body["variant"] == "content"
+    assert len(body["results"]) == 3
+
+
+def test_ab_needs_a_user(active_model, api_client):
+    response = api_client.get("/recommend/ab", {"product_id": "CAM0"})
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "required"
+    assert list(response.json()["extra"]["fields"]) == ["user_id"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["/recommend/user/U00", "/recommend/hybrid?user_id=U00", "/recommend/ab?user_id=U00"],
+)
+def test_per_user_paths_refuse_a_visitor_naming_someone_else(active_model, api_client, url):
+    response = api_client.get(url)
+
+    assert response.status_code == 403
+    assert response.json()["code"] == "customer_id_not_allowed"
+    assert list(response.json()["extra"]["fields"]) == ["user_id"]
+
+
+def test_a_visitor_may_ask_for_their_own_user_path(active_model, api_client):
+    api_client.post("/api/interactions/", {"product_id": "BOO0", "kind": "view"}, format="json")
+
+    response = api_client.get(f"/recommend/user/{visitor_id_of(api_client)}", {"top_k": 3})
+
+    assert response.status_code == 200
+    assert set(assert_flask_list(response.json())) == {"BOO1", "BOO2", "BOO3"}
+
+
+@pytest.mark.parametrize(
+    ("url", "field"),
+    [
+        ("/recommend/content/CAM0?top_k=0", "top_k"),
+        ("/recommend/content/CAM0?top_k=101", "top_k"),
+        ("/recommend/hybrid?top_k=x", "top_k"),
+        ("/recommend/hybrid?w_content=3", "w_content"),
+    ],
+)
+def test_bad_parameters_are_400_naming_them(active_model, api_client, url, field):
+    response = api_client.get(url)
+
+    assert response.status_code == 400
+    assert list(response.json()["extra"]["fields"]) == [field]
+
+
+def test_an_unknown_product_is_a_404(active_model, api_client):
+    response = api_client.get("/recommend/content/NOPE")
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "product_not_found"
+
+
+def test_feedback_stores_the_event_for_the_user(active_model, token_client):
+    response = token_client.post(
+        "/feedback", {"user_id": "U99", "product_id": "CAM1", "action": "clicked", "ts": 1767225600}, format="json"
+    )
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "received"}
+    event = Interaction.objects.get(customer__customer_id="U99")
+    assert (event.product.product_id, event.kind) == ("CAM1", "click")
+    assert event.timestamp == datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def test_feedback_shows_up_in_the_users_next_list(active_model, token_client):
+    before = token_client.get("/recommend/user/U99", {"top_k": 3}).json()["results"]
+    token_client.post("/feedback", {"user_id": "U99", "product_id": "BOO0", "action": "view"}, format="json")
+    after = token_client.get("/recommend/user/U99", {"top_k": 3}).json()["results"]
+
+    assert {item["product_id"] for item in after} == {"BOO1", "BOO2", "BOO3"} != {item["product_id"] for item in before}
+
+
+@pytest.mark.parametrize(
+    ("payload", "field", "code"),
+    [
+        ({"user_id": "U1", "product_id": "CAM1", "action": "glanced"}, "action", "invalid_choice"),
+        ({"user_id": "U1", "product_id": "NOPE", "action": "view"}, "product_id", "unknown_product"),
+        ({"user_id": "U1", "product_id": "CAM1"}, "action", "required"),
+        ({"product_id": "CAM1", "action": "view"}, "user_id", "required"),
+        ({"user_id": "U1", "product_id": "CAM1", "action": "view", "ts": "yesterday"}, "ts", "invalid"),
+        ({"user_id": "U1", "product_id": "CAM1", "action": "view", "ts": "2999-01-01T00:00:00Z"}, "ts", "future_timestamp"),
+    ],
+)
+def test_bad_feedback_is_a_400_naming_the_field(active_model, token_client, payload, field, code):
+    response = token_client.post("/feedback", payload, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["code"] == code
+    assert list(response.json()["extra"]["fields"]) == [field]
+    assert not Interaction.objects.filter(customer__customer_id="U1").exists()
+
+
+def test_feedback_from_a_visitor_for_someone_else_is_refused(active_model, api_client):
+    response = api_client.post("/feedback", {"user_id": "U00", "product_id": "CAM1", "action": "view"}, format="json")
+
+    assert response.status_code == 403
+    assert response.json()["code"] == "customer_id_not_allowed"
+
+
+def test_feedback_from_a_browser_session_needs_the_csrf_token(active_model):
+    browser = APIClient(enforce_csrf_checks=True)
+    browser.get("/api/products/")  # sets the visitor and csrftoken cookies
+    payload = {"user_id": visitor_id_of(browser), "product_id": "CAM1", "action": "view"}
+
+    refused = browser.post("/feedback", payload, format="json")
+    accepted = browser.post("/feedback", payload, format="json", HTTP_X_CSRFTOKEN=browser.cookies["csrftoken"].value)
+
+    assert refused.status_code == 403 and refused.json()["code"] == "csrf_failed"
+    assert accepted.status_code == 200
+
+
+def test_feedback_with_a_token_needs_no_csrf_token(active_model, db):
+    from rest_framework.authtoken.models import Token
+
+    from shop.tests.factories import UserFactory
+
+    client = APIClient(enforce_csrf_checks=True)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=UserFactory()).key}")
+
+    response = client.post("/feedback", {"user_id": "U05", "product_id": "CAM1", "action": "purchase"}, format="json")
+
+    assert response.status_code == 200
+
+
+def test_health_path_says_ok(api_client, django_assert_num_queries):
+    with django_assert_num_queries(0):
+        response = api_client.get("/health")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}

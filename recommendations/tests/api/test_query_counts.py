@@ -1,0 +1,66 @@
+"""Bounded work per request: a few queries on a cache miss, none on a hit beyond identity."""
+
+import pytest
+
+from shop.models import Interaction, Product
+from shop.tests.factories import CustomerFactory, InteractionFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def warm_process(active_model, api_client, settings):
+    """A process that has loaded the model and read availability, with the usual check intervals."""
+    settings.RECOMMENDATION_MODEL_CHECK_SECONDS = 3600
+    settings.RECOMMENDATION_AVAILABILITY_SECONDS = 3600
+    api_client.get("/api/recommendations/trending/", {"k": 1})
+    return active_model
+
+
+@pytest.mark.parametrize(
+    ("url", "queries_on_a_miss"),
+    [
+        ("/api/recommendations/similar/CAM0/", 1),  # product rows
+        ("/api/recommendations/also-bought/CAM0/", 1),
+        ("/api/recommendations/trending/", 1),
+        ("/api/recommendations/trending/?category=books", 3),  # category tree, its names, product rows
+    ],
+)
+def test_a_public_list_queries_little_on_a_miss_and_nothing_on_a_hit(
+    warm_process, api_client, url, queries_on_a_miss, django_assert_max_num_queries, django_assert_num_queries
+):
+    with django_assert_max_num_queries(queries_on_a_miss):
+        assert api_client.get(url).json()["source"] == "model"
+    with django_assert_num_queries(0):
+        assert api_client.get(url).json()["source"] == "cache"
+
+
+def test_for_you_takes_three_queries_on_a_miss_and_one_on_a_hit(
+    warm_process, api_client, django_assert_max_num_queries, django_assert_num_queries
+):
+    api_client.post("/api/interactions/", {"product_id": "BOO0", "kind": "purchase"}, format="json")
+
+    with django_assert_max_num_queries(3):  # history, purchases, product rows
+        assert api_client.get("/api/recommendations/for-you/", {"product_id": "CAM0"}).json()["source"] == "model"
+    with django_assert_num_queries(1):  # the history read that names the key
+        assert api_client.get("/api/recommendations/for-you/", {"product_id": "CAM0"}).json()["source"] == "cache"
+
+
+def test_a_token_client_adds_only_the_token_lookup(warm_process, token_client, django_assert_num_queries):
+    token_client.get("/api/recommendations/hybrid/", {"customer_id": "U00"})
+
+    with django_assert_num_queries(2):  # token, history
+        assert token_client.get("/api/recommendations/hybrid/", {"customer_id": "U00"}).json()["source"] == "cache"
+
+
+def test_a_long_history_is_still_one_bounded_read(warm_process, token_client, django_assert_max_num_queries):
+    shopper = CustomerFactory(customer_id="BUSY")
+    products = list(Product.objects.all())
+    Interaction.objects.bulk_create(
+        [InteractionFactory.build(customer=shopper, product=products[n % len(products)]) for n in range(500)]
+    )
+
+    with django_assert_max_num_queries(4):  # token, history (latest 100), purchases, product rows
+        response = token_client.get("/api/recommendations/for-you/", {"customer_id": "BUSY"})
+
+    assert response.status_code == 200
