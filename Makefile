@@ -10,7 +10,7 @@ PORT ?= 8000
 HOST ?= 127.0.0.1
 DEMO_ARGS ?=
 
-.PHONY: setup run test worker beat bench clean
+.PHONY: setup frontend frontend-test e2e run test worker beat bench clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -23,15 +23,40 @@ $(VENV)/.requirements.stamp: requirements.txt | $(PY)
 setup: $(VENV)/.requirements.stamp
 	$(PY) manage.py migrate --noinput
 
-run: setup
+# The storefront SPA: `npm ci` when the lockfile changes, a Vite build when a source does.
+NPM ?= npm
+FRONTEND_SOURCES := $(shell find frontend/src frontend/public -type f 2>/dev/null) \
+	frontend/index.html frontend/vite.config.ts frontend/tsconfig.app.json frontend/package.json
+
+frontend/node_modules/.package-lock.json: frontend/package-lock.json
+	cd frontend && $(NPM) ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+frontend/dist/index.html: frontend/node_modules/.package-lock.json $(FRONTEND_SOURCES)
+	cd frontend && $(NPM) run --silent build
+
+frontend: frontend/dist/index.html
+
+frontend-test: frontend/node_modules/.package-lock.json
+	cd frontend && $(NPM) test --silent
+
+# The browser test alone (chromium against a live Django server; screenshots in frontend/e2e/screenshots/).
+e2e: setup frontend
+	$(PY) -m pytest frontend/e2e $(PYTEST_ARGS)
+
+run: setup frontend
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py bootstrap_store $(DEMO_ARGS)
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py runserver $(HOST):$(PORT)
 
+# The storefront's unit tests (vitest), then pytest: the Python suite and the browser test.
 # pytest exits 5 when it collects nothing: a suite that ran no test is a failure.
-test: setup
-	@$(PY) -m pytest $(PYTEST_ARGS); status=$$?; \
-	if [ $$status -eq 5 ]; then echo "make test: no tests were collected" >&2; exit 1; fi; exit $$status
+test: setup frontend
+	@cd frontend && $(NPM) test --silent; vitest=$$?; cd ..; \
+	$(PY) -m pytest $(PYTEST_ARGS); status=$$?; \
+	if [ $$status -eq 5 ]; then echo "make test: no tests were collected" >&2; exit 1; fi; \
+	if [ $$vitest -ne 0 ]; then echo "make test: the storefront's unit tests (vitest) failed" >&2; exit $$vitest; fi; \
+	exit $$status
 
 worker: setup
 	$(VENV)/bin/celery -A config worker --loglevel=INFO --concurrency=1
@@ -40,4 +65,4 @@ beat: setup
 	$(VENV)/bin/celery -A config beat --loglevel=INFO
 
 clean:
-	rm -rf $(VENV) db.sqlite3 staticfiles media .pytest_cache
+	rm -rf $(VENV) db.sqlite3 staticfiles media .pytest_cache frontend/node_modules frontend/dist frontend/e2e/screenshots

@@ -1,0 +1,100 @@
+import { flushPromises, mount } from '@vue/test-utils'
+import { createPinia, setActivePinia } from 'pinia'
+import { beforeEach, describe, expect, it, vi } from 'vitest'
+
+import { ApiError } from '@/api/client'
+import { placeOrder } from '@/api/orders'
+import { useCartStore } from '@/stores/cart'
+import { useSessionStore } from '@/stores/session'
+import { testRouter } from '@/test/router'
+import { tracker } from '@/tracking'
+
+import CartView from './CartView.vue'
+
+vi.mock('@/api/orders', () => ({ placeOrder: vi.fn() }))
+vi.mock('@/tracking', () => ({ tracker: { flush: vi.fn(async () => {}), track: vi.fn() } }))
+
+const order = {
+  order_number: 'LM-20260301-ABCDEF',
+  created_at: '2026-03-01T12:00:00Z',
+  currency: 'USD',
+  total: '29.00',
+  lines: [{ product_id: 'P1', title: 'Mug', quantity: 2, unit_price: '14.50', line_total: '29.00' }],
+}
+
+async function mountCart() {
+  const router = testRouter()
+  await router.push('/cart')
+  const wrapper = mount(CartView, { global: { plugins: [router] } })
+  return { wrapper, router }
+}
+
+describe('CartView', () => {
+  beforeEach(() => {
+    localStorage.clear()
+    sessionStorage.clear()
+    setActivePinia(createPinia())
+    vi.mocked(placeOrder).mockReset()
+  })
+
+  it('invites an empty cart to shop', async () => {
+    const { wrapper } = await mountCart()
+
+    expect(wrapper.text()).toContain('Your cart is empty.')
+    expect(wrapper.find('button').exists()).toBe(false)
+  })
+
+  it('lists the lines with their totals and the cart total', async () => {
+    const cart = useCartStore()
+    cart.add({ product_id: 'P1', title: 'Mug', price: '14.50', currency: 'USD', image_url: '', stock: null }, 2)
+    cart.add({ product_id: 'P2', title: 'Tea', price: '0.99', currency: 'USD', image_url: '', stock: null }, 1)
+    const { wrapper } = await mountCart()
+
+    expect(wrapper.findAll('.cart-line')).toHaveLength(2)
+    expect(wrapper.get('.cart-line[data-product-id="P1"] .cart-line__total').text()).toBe('$29.00')
+    expect(wrapper.get('[data-testid="cart-total"]').text()).toBe('$29.99')
+  })
+
+  it('places the order with each line and its attribution, then shows the confirmation', async () => {
+    const cart = useCartStore()
+    const context = { request_id: 'r-1', placement: 'product_similar', position: 0 }
+    cart.add({ product_id: 'P1', title: 'Mug', price: '14.50', currency: 'USD', image_url: '', stock: 4 }, 2, context)
+    vi.mocked(placeOrder).mockResolvedValue(order)
+    const { wrapper, router } = await mountCart()
+
+    await wrapper.get('.summary__checkout').trigger('click')
+    await flushPromises()
+
+    expect(tracker.flush).toHaveBeenCalled()
+    expect(placeOrder).toHaveBeenCalledWith([{ product_id: 'P1', quantity: 2, context }])
+    expect(cart.isEmpty).toBe(true)
+    expect(useSessionStore().lastOrder).toEqual(order)
+    await vi.waitFor(() => expect(router.currentRoute.value.fullPath).toBe('/orders/LM-20260301-ABCDEF'))
+  })
+
+  it('keeps the cart and names the line the server refused', async () => {
+    const cart = useCartStore()
+    cart.add({ product_id: 'P1', title: 'Mug', price: '14.50', currency: 'USD', image_url: '', stock: null }, 1)
+    cart.add({ product_id: 'P2', title: 'Tea', price: '0.99', currency: 'USD', image_url: '', stock: null }, 5)
+    vi.mocked(placeOrder).mockRejectedValue(
+      new ApiError(
+        409,
+        {
+          message: "Line 1: quantity: Only 3 of 'Tea' left in stock.",
+          code: 'insufficient_stock',
+          extra: { fields: { lines: { '1': { quantity: ["Only 3 of 'Tea' left in stock."] } } } },
+        },
+        'failed',
+      ),
+    )
+    const { wrapper } = await mountCart()
+
+    await wrapper.get('.summary__checkout').trigger('click')
+    await flushPromises()
+
+    expect(cart.count).toBe(6)
+    expect(wrapper.get('.summary__error').text()).toBe("Line 1: quantity: Only 3 of 'Tea' left in stock.")
+    expect(wrapper.get('.cart-line[data-product-id="P2"] .cart-line__error').text()).toBe("Only 3 of 'Tea' left in stock.")
+    expect(wrapper.find('.cart-line[data-product-id="P1"] .cart-line__error').exists()).toBe(false)
+  })
+})
