@@ -124,8 +124,7 @@ def bundle_save(bundle: ModelBundle, path: Path) -> None:
 
 def evaluate_from_database(*, params: dict) -> dict:
     """Return offline metrics on the store's own data (per-user time split), as training records them."""
-    from recommendations.engine import ContentModel
-    from recommendations.engine.training import TrainingData, evaluate_strategies, resolve_params
+    from recommendations.engine.training import TrainingData, evaluate_strategies, fit_content, resolve_params
 
     settings = resolve_params(params)
     products = products_frame()
@@ -133,10 +132,4 @@ def evaluate_from_database(*, params: dict) -> dict:
     if products.empty or interactions.empty:
         return {"k": settings["eval_k"], "skipped": "the store has no products or no interactions", "results": {}}
     data = TrainingData(products.drop(columns=["pk"]), interactions, settings)
-    content = ContentModel(
-        k=int(settings["content_k"]),
-        max_df=float(settings["content_max_df"]),
-        min_df=int(settings["content_min_df"]),
-        n_jobs=int(settings["n_jobs"]),
-    ).fit(data.texts)
-    return evaluate_strategies(data, content, settings)
+    return evaluate_strategies(data, fit_content(data, settings), settings)
