@@ -19,6 +19,17 @@ def media_in_tmp(settings, tmp_path):
 
 
 @pytest.fixture
+def celery_eager():
+    """Run tasks in-process for tests about their callers, whatever broker the environment names."""
+    from config.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield app
+    app.conf.task_always_eager = previous
+
+
+@pytest.fixture
 def small_store():
     """Twelve products in three categories; camera buyers also buy memory cards, readers buy books.
 

@@ -15,7 +15,7 @@ def staff_client(client, django_user_model):
     return client
 
 
-def test_retrain_now_trains_and_lists_the_new_version(staff_client, small_store, django_capture_on_commit_callbacks):
+def test_retrain_now_trains_and_lists_the_new_version(staff_client, small_store, celery_eager, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         response = staff_client.post(reverse("admin:recommendations_modelversion_retrain"), follow=True)
     assert response.status_code == 200

@@ -35,21 +35,31 @@ def test_a_public_list_queries_little_on_a_miss_and_nothing_on_a_hit(
         assert api_client.get(url).json()["source"] == "cache"
 
 
-def test_for_you_takes_three_queries_on_a_miss_and_one_on_a_hit(
+def test_for_you_takes_four_queries_on_a_miss_and_one_on_a_hit(
     warm_process, api_client, django_assert_max_num_queries, django_assert_num_queries
 ):
     api_client.post("/api/interactions/", {"product_id": "BOO0", "kind": "purchase"}, format="json")
 
-    with django_assert_max_num_queries(3):  # history, purchases, product rows
+    with django_assert_max_num_queries(4):  # customer and newest event, history, purchases, product rows
         assert api_client.get("/api/recommendations/for-you/", {"product_id": "CAM0"}).json()["source"] == "model"
-    with django_assert_num_queries(1):  # the history read that names the key
+    with django_assert_num_queries(1):  # the customer and their newest event, which name the key
         assert api_client.get("/api/recommendations/for-you/", {"product_id": "CAM0"}).json()["source"] == "cache"
+
+
+def test_a_new_visitors_for_you_takes_two_queries_on_a_miss_and_one_on_a_hit(
+    warm_process, api_client, django_assert_num_queries
+):
+    with django_assert_num_queries(2):  # no customer row yet, product rows
+        api_client.get("/api/recommendations/for-you/")
+
+    with django_assert_num_queries(1):
+        assert api_client.get("/api/recommendations/for-you/").json()["source"] == "cache"
 
 
 def test_a_token_client_adds_only_the_token_lookup(warm_process, token_client, django_assert_num_queries):
     token_client.get("/api/recommendations/hybrid/", {"customer_id": "U00"})
 
-    with django_assert_num_queries(2):  # token, history
+    with django_assert_num_queries(2):  # token, customer and newest event
         assert token_client.get("/api/recommendations/hybrid/", {"customer_id": "U00"}).json()["source"] == "cache"
 
 
@@ -60,7 +70,7 @@ def test_a_long_history_is_still_one_bounded_read(warm_process, token_client, dj
         [InteractionFactory.build(customer=shopper, product=products[n % len(products)]) for n in range(500)]
     )
 
-    with django_assert_max_num_queries(4):  # token, history (latest 100), purchases, product rows
+    with django_assert_max_num_queries(5):  # token, customer, latest 100 events, purchases, product rows
         response = token_client.get("/api/recommendations/for-you/", {"customer_id": "BUSY"})
 
     assert response.status_code == 200
