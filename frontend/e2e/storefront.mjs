@@ -157,6 +157,30 @@ async function journey(browser) {
   data.order_number = (await page.getByTestId('order-number').textContent())?.trim()
   data.order_total = (await page.getByTestId('order-total').textContent())?.trim()
   data.cart_count_after_order = (await page.getByTestId('cart-count').textContent())?.trim()
+  await settle(page)
+  if (args.screenshots) {
+    const file = path.join(args.screenshots, 'order-desktop.png')
+    await page.screenshot({ path: file, fullPage: true })
+    report.screenshots.push(file)
+  }
+  await checkAccessibility(page, 'order', 'desktop')
+
+  step('search from the header; the URL keeps the catalog state across a reload')
+  await page.getByRole('searchbox', { name: 'Search products' }).fill('headphones')
+  await page.getByRole('searchbox', { name: 'Search products' }).press('Enter')
+  await page.waitForURL(/\/catalog\?q=headphones/)
+  await page.locator('.product-grid .product-card').first().waitFor()
+  await page.getByLabel('Sort by').selectOption('price')
+  await page.waitForURL(/sort=price/)
+  await page.reload()
+  await page.locator('.product-grid .product-card').first().waitFor()
+  data.search = {
+    url: new URL(page.url()).search,
+    heading: (await page.getByRole('heading', { level: 1 }).textContent())?.trim(),
+    sort: await page.getByLabel('Sort by').inputValue(),
+    results: await page.locator('.product-grid .product-card').count(),
+    prices: (await page.locator('.product-grid .product-card__price').allTextContents()).map((text) => Number(text.replace(/[^0-9.]/g, ''))),
+  }
   await context.close()
 }
 

@@ -132,8 +132,16 @@ def test_a_shopper_follows_a_recommendation_and_buys_it(demo_store, live_server,
     if stock_before[followed] is not None:
         assert product.stock == stock_before[followed] - 1
 
+    # The catalog's state lives in the URL: a reload keeps the search and the order.
+    search = journey["search"]
+    assert search["url"] == "?q=headphones&sort=price"
+    assert search["heading"] == "Results for “headphones”"
+    assert search["sort"] == "price"
+    assert search["results"] > 0
+    assert search["prices"] == sorted(search["prices"])
+
     # Every page at both widths: screenshots taken, no serious or critical accessibility violation.
-    assert len(report["screenshots"]) == 8
+    assert len(report["screenshots"]) == 9
     assert all(Path(path).is_file() for path in report["screenshots"])
     blocking = [v for v in report["accessibility"] if v["impact"] in {"serious", "critical"}]
     assert blocking == [], json.dumps(blocking, indent=2)

@@ -12,6 +12,9 @@ import { tracker } from '@/tracking'
 import CartView from './CartView.vue'
 
 vi.mock('@/api/orders', () => ({ placeOrder: vi.fn() }))
+vi.mock('@/api/recommendations', () => ({
+  forYou: vi.fn(async () => ({ results: [], strategy: 'trending', model_version: null, source: 'model', request_id: 'r-0' })),
+}))
 vi.mock('@/tracking', () => ({ tracker: { flush: vi.fn(async () => {}), track: vi.fn() } }))
 
 const order = {
