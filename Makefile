@@ -23,7 +23,8 @@ $(VENV)/.requirements.stamp: requirements.txt | $(PY)
 setup: $(VENV)/.requirements.stamp
 	$(PY) manage.py migrate --noinput
 
-# The storefront SPA: `npm ci` when the lockfile changes, a Vite build when a source does.
+# The storefront SPA: `npm ci` when the lockfile changes, a Vite build when a source does
+# (built before `setup` migrates, so Django finds frontend/dist in STATICFILES_DIRS).
 NPM ?= npm
 FRONTEND_SOURCES := $(shell find frontend/src frontend/public -type f 2>/dev/null) \
 	frontend/index.html frontend/vite.config.ts frontend/tsconfig.app.json frontend/package.json
@@ -41,17 +42,17 @@ frontend-test: frontend/node_modules/.package-lock.json
 	cd frontend && $(NPM) test --silent
 
 # The browser test alone (chromium against a live Django server; screenshots in frontend/e2e/screenshots/).
-e2e: setup frontend
+e2e: frontend setup
 	$(PY) -m pytest frontend/e2e $(PYTEST_ARGS)
 
-run: setup frontend
+run: frontend setup
 	$(PY) manage.py collectstatic --noinput --verbosity 0
 	$(PY) manage.py bootstrap_store $(DEMO_ARGS)
 	DJANGO_DEBUG=$${DJANGO_DEBUG:-1} $(PY) manage.py runserver $(HOST):$(PORT)
 
 # The storefront's unit tests (vitest), then pytest: the Python suite and the browser test.
 # pytest exits 5 when it collects nothing: a suite that ran no test is a failure.
-test: setup frontend
+test: frontend setup
 	@cd frontend && $(NPM) test --silent; vitest=$$?; cd ..; \
 	$(PY) -m pytest $(PYTEST_ARGS); status=$$?; \
 	if [ $$status -eq 5 ]; then echo "make test: no tests were collected" >&2; exit 1; fi; \
