@@ -20,6 +20,7 @@ from django.core.cache import cache
 from django.core.management import call_command
 
 from recommendations.models import ModelVersion
+from recommendations.serving import serving_reset
 from recommendations.services import model_train
 from shop.models import Interaction, Order, Product
 
@@ -65,10 +66,6 @@ def demo_store():
 
 def _serving_reset() -> None:
     """Forget any model this process loaded for an earlier test's database."""
-    try:
-        from recommendations.serving import serving_reset
-    except ImportError:  # serving not installed: the carousels then show nothing and the test says so
-        return
     serving_reset()
 
 
