@@ -4,29 +4,36 @@ Every list is cached under a key naming the model version and every input, e.g.
 ``rec:v12:similar:P001:k10:x-:a3f9c01d2e`` (``x``: the exclude list's digest, ``a``: the
 availability digest, see :mod:`recommendations.serving`). A newly activated model or a
 product going out of stock changes the keys, so nothing is ever swept. A personal list's key
-holds a digest of the customer's latest interactions, read from the database on every
-request: a click stored a moment ago gives a new key, hence a fresh list.
+names the customer and their newest interaction, read from the database on every request
+(``rec:v12:personal:hybrid:c481.e99120:p-:w0.2,0.8:xp1:k10:x-:a3f9c01d2e``): a click stored a
+moment ago gives a new key, hence a fresh list. An event stored with a timestamp older than
+the customer's newest one does not change the key; its list follows within the TTL.
 
 Without an active model every list falls back to the store's popular products
 (``shop.selectors.product_list`` ordered by popularity), under ``rec:none:...`` keys.
 
-Work per request: a cache hit runs no query (a personal list: the one indexed read of the
-customer's latest interactions); a miss adds one query for the product rows (``id__in``),
-a personal list one more for the customer's purchases.
+Work per request: a cache hit runs no query (a personal list: one, the customer's row with
+their newest event's id); a miss adds one query for the product rows (``product_id__in``), a
+personal list one more for the customer's latest events and their purchases.
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 import numpy as np
 from django.core.cache import cache
+from django.db import connection
+from django.db.models import Q
 
 from config.api_errors import ApiError
 from recommendations.engine import (
+    EVENT_KINDS,
     REASON_ALSO_BOUGHT,
     REASON_CF,
     REASON_CONTENT,
@@ -42,6 +49,7 @@ from recommendations.serving import (
     cache_key,
     cache_timeout,
     ids_digest,
+    local_list_cache,
     serving_exclude_purchased,
     serving_model,
 )
@@ -88,10 +96,25 @@ class CustomerRef:
 @dataclass(frozen=True)
 class HistoryEvent:
     pk: int
-    customer_pk: int
-    product_id: str
+    product_pk: int
     kind: str
     timestamp: datetime
+
+
+@dataclass(frozen=True)
+class CustomerHistory:
+    """A customer's latest events (newest first) and the products they bought, latest first."""
+
+    latest: list[HistoryEvent]
+    purchased_product_pks: list[int]
+
+
+@dataclass(frozen=True)
+class CustomerState:
+    """The customer a request means (None: a visitor not stored yet) and the pk of their newest event."""
+
+    customer_pk: int | None
+    latest_event_pk: int | None
 
 
 # -- public lists -------------------------------------------------------------------------
@@ -199,9 +222,10 @@ def recommendations_personal(
     they are on, counts as the most recent); no history -> the product's neighbours;
     nothing -> trending. Weights default to the model's own. Products they saw are left
     out, and products they bought unless staff turned ``exclude_purchased`` off.
+    The key names the customer's newest event, so the list changes with every new event.
     Raises ApiError 404 for a named customer or a product the store does not have.
     """
-    history = customer_history(customer=customer)
+    state = customer_state(customer=customer)
     model = serving_model()
     if model is None:
         if product_id:
@@ -217,7 +241,8 @@ def recommendations_personal(
         f"v{model.version_id}",
         "personal",
         strategy,
-        f"h{ids_digest(event.pk for event in history) if history else '-'}",
+        # Visitors without events share one cold-start entry.
+        f"c{state.customer_pk}.e{state.latest_event_pk}" if state.latest_event_pk else "c-",
         f"p{product_id or '-'}",
         f"w{weights[0]:g},{weights[1]:g}",
         f"xp{int(exclude_purchased)}",
@@ -236,10 +261,11 @@ def recommendations_personal(
             else:
                 category = model.bundle.category_index(_product_or_404(product_id).category.name)
         banned = _indices(model, exclude)
-        if exclude_purchased and history:
-            banned = np.concatenate((banned, _indices(model, customer_purchased_product_ids(customer_pk=history[0].customer_pk))))
+        history = customer_history(customer_pk=state.customer_pk) if state.latest_event_pk else CustomerHistory([], [])
+        if exclude_purchased:
+            banned = np.concatenate((banned, model.items_of_product_pks(history.purchased_product_pks)))
         found = model.blend(*weights).recommend(
-            _history_indices(model, history),
+            _history_indices(model, history.latest),
             k + CANDIDATE_MARGIN,
             current_item=current_item,
             category=category,
@@ -251,64 +277,92 @@ def recommendations_personal(
     return _cached(key, compute)
 
 
-def customer_history(*, customer: CustomerRef, limit: int | None = None) -> list[HistoryEvent]:
-    """Return the customer's latest events, newest first (one query on the (customer, -timestamp) index).
+def customer_state(*, customer: CustomerRef) -> CustomerState:
+    """Return the customer a request means and their newest event, in one query.
 
-    A signed-in user's customer is found by user; until their first event links it, the
-    visitor cookie's history stands in. An anonymous visitor reads only a customer no user
-    has claimed. Raises ApiError 404 (`customer_not_found`) when a
-    named customer does not exist.
+    The newest event is the first entry of the (customer, -timestamp) index. A signed-in
+    user without a customer of their own yet reads the visitor cookie's customer; an
+    anonymous visitor reads only a customer no user has claimed (after signing out on a
+    shared device the cookie still names the customer linked to that user, whose history
+    is not this visitor's). Raises ApiError 404 (`customer_not_found`) when a named
+    customer does not exist.
+    """
+    if customer.customer_id is not None:
+        state = _customer_state_row("customer_id", customer.customer_id)
+        if state is None:
+            raise ApiError(f"Customer '{customer.customer_id}' not found.", code="customer_not_found", status_code=404)
+        return state
+    if customer.user_id is not None and (state := _customer_state_row("user_id", customer.user_id)):
+        return state
+    if customer.visitor_id and (state := _customer_state_row("customer_id", customer.visitor_id, unclaimed=True)):
+        return state
+    return CustomerState(None, None)
+
+
+def _customer_state_row(column: str, value, *, unclaimed: bool = False) -> CustomerState | None:
+    # Written out rather than built by the ORM: it runs on every personal request, cache hit or
+    # not, and compiling the annotated queryset cost more than the query itself.
+    with connection.cursor() as cursor:
+        cursor.execute(_customer_state_sql(column, unclaimed), [value])
+        row = cursor.fetchone()
+    return CustomerState(*row) if row else None
+
+
+@functools.cache
+def _customer_state_sql(column: str, unclaimed: bool) -> str:
+    name = connection.ops.quote_name
+    customers, interactions = name(Customer._meta.db_table), name(Interaction._meta.db_table)
+    customer_fk = name(Interaction._meta.get_field("customer").column)
+    timestamp, interaction_pk = name(Interaction._meta.get_field("timestamp").column), name(Interaction._meta.pk.column)
+    customer_pk = name(Customer._meta.pk.column)
+    lookup = name(Customer._meta.get_field(column).column)
+    claimed_by = name(Customer._meta.get_field("user").column)
+    newest = (
+        f"SELECT i.{interaction_pk} FROM {interactions} i WHERE i.{customer_fk} = c.{customer_pk} "
+        f"ORDER BY i.{timestamp} DESC, i.{interaction_pk} DESC LIMIT 1"
+    )
+    unclaimed_only = f" AND c.{claimed_by} IS NULL" if unclaimed else ""
+    return f"SELECT c.{customer_pk}, ({newest}) FROM {customers} c WHERE c.{lookup} = %s{unclaimed_only} LIMIT 1"
+
+
+def customer_history(*, customer_pk: int, limit: int | None = None, purchases: int = PURCHASES_READ) -> CustomerHistory:
+    """Return the customer's latest events and what they bought, in one query.
+
+    Rows: the latest ``limit`` events (default HISTORY_EVENTS) and every purchase, newest
+    first, at most ``limit + purchases`` of them. Products by primary key: no join, so the
+    query reads the customer's rows and nothing else.
     """
     limit = limit or HISTORY_EVENTS
-
-    def latest(**filters) -> list[HistoryEvent]:
-        rows = (
-            Interaction.objects.filter(**filters)
-            .order_by("-timestamp", "-pk")
-            .values_list("pk", "customer", "product__product_id", "kind", "timestamp")[:limit]
-        )
-        return [HistoryEvent(*row) for row in rows]
-
-    if customer.customer_id is not None:
-        events = latest(customer__customer_id=customer.customer_id)
-        if not events and not Customer.objects.filter(customer_id=customer.customer_id).exists():
-            raise ApiError(
-                f"Customer '{customer.customer_id}' not found.", code="customer_not_found", status_code=404
-            )
-        return events
-    if customer.user_id is not None:
-        events = latest(customer__user_id=customer.user_id)
-        if events or not customer.visitor_id:
-            return events
-    if customer.visitor_id:
-        # Only a visitor customer no user has claimed: after signing out on a shared device the
-        # cookie still names the customer linked to that user, whose history is not the visitor's.
-        return latest(customer__customer_id=customer.visitor_id, customer__user__isnull=True)
-    return []
-
-
-def customer_purchased_product_ids(*, customer_pk: int, limit: int = PURCHASES_READ) -> list[str]:
-    """Return the products this customer bought, latest purchases first (at most ``limit`` events read)."""
+    events = Interaction.objects.filter(customer_id=customer_pk)
+    latest_pks = events.order_by("-timestamp", "-pk").values("pk")[:limit]
     rows = (
-        Interaction.objects.filter(customer_id=customer_pk, kind=Interaction.Kind.PURCHASE)
-        .order_by("-timestamp")
-        .values_list("product__product_id", flat=True)[:limit]
+        events.filter(Q(pk__in=latest_pks) | Q(kind=Interaction.Kind.PURCHASE))
+        .order_by("-timestamp", "-pk")
+        .values_list("pk", "product_id", "kind", "timestamp")[: limit + purchases]
     )
-    return list(dict.fromkeys(rows))
+    found = [HistoryEvent(*row) for row in rows]
+    bought = dict.fromkeys(event.product_pk for event in found if event.kind == Interaction.Kind.PURCHASE)
+    return CustomerHistory(found[:limit], list(bought))
 
 
 # -- caching ------------------------------------------------------------------------------
 
 
 def _cached(key: str, compute: Callable[[], RecommendationList]) -> RecommendationList:
-    """Return the list cached under ``key``, or compute, cache (JSON) and return it."""
-    stored = cache.get(key)
-    if isinstance(stored, dict) and {"results", "strategy", "model_version"} <= stored.keys():
+    """Return the list cached under ``key`` (this process's LRU, then Redis), or compute, cache (JSON) and return it."""
+    stored = local_list_cache.get(key)
+    if stored is None:
+        stored = cache.get(key)
+        if isinstance(stored, dict) and {"results", "strategy", "model_version"} <= stored.keys():
+            local_list_cache.set(key, stored, timeout=cache_timeout())
+        else:
+            stored = None
+    if stored is not None:
         return RecommendationList(stored["results"], stored["strategy"], stored["model_version"], source=SOURCE_CACHE)
     listing = compute()
-    value = asdict(listing)
-    value.pop("source")
+    value = {"results": listing.results, "strategy": listing.strategy, "model_version": listing.model_version}
     cache.set(key, value, timeout=cache_timeout())
+    local_list_cache.set(key, value, timeout=cache_timeout())
     return listing
 
 
@@ -327,16 +381,19 @@ def _indices(model: ServingModel, product_ids: Sequence[str]) -> np.ndarray:
     return indices[indices >= 0]
 
 
+_KIND_CODES = {kind: code for code, kind in enumerate(EVENT_KINDS)}
+
+
 def _history_indices(model: ServingModel, history: list[HistoryEvent]) -> tuple[np.ndarray, np.ndarray]:
     """Return the customer's (items, weights) as the model sees them: known products only, weighted and decayed."""
-    known = [(model.bundle.index_of(event.product_id), event) for event in history]
+    known = [(model.item_of_product_pk.get(event.product_pk, -1), event) for event in history]
     known = [(item, event) for item, event in known if item >= 0]
     if not known:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
     params = model.params
     found = user_history(
         np.array([item for item, _ in known], dtype=np.int64),
-        kinds=np.array([event.kind for _, event in known]),
+        kinds=np.array([_KIND_CODES.get(event.kind, 0) for _, event in known], dtype=np.int8),
         timestamps=np.array([event.timestamp.timestamp() for _, event in known], dtype=np.float64),
         event_weights=params.get("event_weights"),
         half_life_days=params.get("half_life_days"),
@@ -385,7 +442,7 @@ def _listing(model: ServingModel, found: Recommendations, *, k: int, strategy: s
     results = []
     for item_id, score, reason, anchor_id in zip(item_ids, found.scores.tolist(), found.reasons.tolist(), anchor_ids):
         product = products.get(item_id)
-        if product is None or not product.is_active or not product.in_stock:
+        if product is None or not product.available:
             continue
         results.append(recommended_product(product, score=score, reason=reason_text(reason, product, products.get(anchor_id))))
         if len(results) == k:
@@ -393,14 +450,40 @@ def _listing(model: ServingModel, found: Recommendations, *, k: int, strategy: s
     return RecommendationList(results, strategy, model.version_id)
 
 
-def _products_by_id(product_ids: set[str]) -> dict[str, Product]:
+class ProductCard(NamedTuple):
+    """What a result shows of a product, and whether it may be shown now."""
+
+    product_id: str
+    title: str
+    price: object
+    currency: str
+    image_url: str
+    category_name: str
+    is_active: bool
+    stock: int | None
+
+    @classmethod
+    def of(cls, product: Product) -> "ProductCard":
+        return cls(product.product_id, product.title, product.price, product.currency, product.image_url,
+                   product.category.name, product.is_active, product.stock)  # fmt: skip
+
+    @property
+    def available(self) -> bool:
+        return self.is_active and (self.stock is None or self.stock > 0)
+
+
+def _products_by_id(product_ids: set[str]) -> dict[str, ProductCard]:
+    """Return the cards of these products (one query, no model instances: it runs on every miss)."""
     if not product_ids:
         return {}
-    rows = Product.objects.filter(product_id__in=product_ids).select_related("category").defer("description")
-    return {product.product_id: product for product in rows}
+    rows = Product.objects.filter(product_id__in=product_ids).values_list(*_CARD_FIELDS)
+    return {row[0]: ProductCard(*row) for row in rows}
 
 
-def recommended_product(product: Product, *, score: float, reason: str) -> dict:
+_CARD_FIELDS = ("product_id", "title", "price", "currency", "image_url", "category__name", "is_active", "stock")
+
+
+def recommended_product(product: ProductCard, *, score: float, reason: str) -> dict:
     """Return one result as the API shows it (JSON-ready, so it caches as is)."""
     return {
         "product_id": product.product_id,
@@ -408,16 +491,16 @@ def recommended_product(product: Product, *, score: float, reason: str) -> dict:
         "price": f"{product.price:.2f}",
         "currency": product.currency,
         "image_url": product.image_url,
-        "category": product.category.name,
+        "category": product.category_name,
         "score": round(float(score), 6),
         "reason": reason,
     }
 
 
-def reason_text(reason: str, product: Product, anchor: Product | None) -> str:
+def reason_text(reason: str, product: ProductCard, anchor: ProductCard | None) -> str:
     """Return the line a shopper reads under a recommended product."""
     if reason == REASON_TRENDING_CATEGORY:
-        return f"Popular in {product.category.name} this week"
+        return f"Popular in {product.category_name} this week"
     if reason == REASON_TRENDING:
         return "Trending now"
     if anchor is None:
@@ -474,7 +557,9 @@ def _popular(*, category: str | None, k: int, exclude: Sequence[str], key_parts:
         )
         reason = "Trending now" if category is None else None
         results = [
-            recommended_product(product, score=float(product.popularity), reason=reason or f"Popular in {product.category.name}")
+            recommended_product(
+                ProductCard.of(product), score=float(product.popularity), reason=reason or f"Popular in {product.category.name}"
+            )
             for product in products
         ]
         return RecommendationList(results, STRATEGY_POPULAR, None)

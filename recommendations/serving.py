@@ -13,6 +13,9 @@ turned into a boolean mask over the model's items. The mask's digest is part of 
 cache key, so a product going out of stock changes the keys instead of needing a sweep.
 Results are checked once more against the product rows fetched to render them.
 
+Cached lists live in Redis (shared) and, for the hottest keys, in a small per-process LRU
+in front of it (``RECOMMENDATION_LOCAL_CACHE_SIZE`` lists, 0 to turn it off).
+
 Everything here is safe to call from several threads at once.
 """
 
@@ -22,6 +25,7 @@ import hashlib
 import logging
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -42,6 +46,8 @@ logger = logging.getLogger(__name__)
 DEFAULT_MODEL_CHECK_SECONDS = 5.0
 DEFAULT_AVAILABILITY_SECONDS = 5.0
 DEFAULT_CACHE_TIMEOUT = 300
+DEFAULT_LOCAL_CACHE_SIZE = 2048  # lists kept in each process (a list is ~3 KB)
+LOCAL_CACHE_SECONDS = 60  # at most: an entry read from Redis late in its life outlives it by this much
 
 FAILED_LOAD_RETRY_SECONDS = 60.0
 
@@ -63,6 +69,10 @@ def cache_timeout() -> int:
     return int(getattr(settings, "RECOMMENDATION_CACHE_TIMEOUT", DEFAULT_CACHE_TIMEOUT))
 
 
+def local_cache_size() -> int:
+    return int(getattr(settings, "RECOMMENDATION_LOCAL_CACHE_SIZE", DEFAULT_LOCAL_CACHE_SIZE))
+
+
 @dataclass
 class ServingModel:
     """One loaded model version and the request-time variants built from it."""
@@ -71,13 +81,26 @@ class ServingModel:
     activated_at: datetime | None
     bundle: ModelBundle
     similar: HybridRecommender  # content neighbours only, filled from the product's category
+    item_of_product_pk: dict[int, int]  # the store's primary key -> item index, for history rows
     _blends: dict[tuple[float, float], HybridRecommender] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
     def from_bundle(cls, bundle: ModelBundle, *, version_id: int, activated_at: datetime | None = None) -> ServingModel:
+        """Wrap a loaded bundle; reads every product's (pk, product_id) once (one query)."""
         bundle.index_of("")  # build the id -> index map now, not in the first request
-        return cls(version_id=version_id, activated_at=activated_at, bundle=bundle, similar=_blend_of(bundle.hybrid, 1.0, 0.0))
+        item_of_product_pk = {
+            pk: item
+            for pk, product_id in Product.objects.order_by().values_list("pk", "product_id").iterator(chunk_size=10_000)
+            if (item := bundle.index_of(product_id)) >= 0
+        }
+        return cls(
+            version_id=version_id,
+            activated_at=activated_at,
+            bundle=bundle,
+            similar=_blend_of(bundle.hybrid, 1.0, 0.0),
+            item_of_product_pk=item_of_product_pk,
+        )
 
     @property
     def hybrid(self) -> HybridRecommender:
@@ -98,6 +121,11 @@ class ServingModel:
                     self._blends.clear()
                 blended = self._blends[(w_content, w_cf)] = _blend_of(self.hybrid, w_content, w_cf)
             return blended
+
+    def items_of_product_pks(self, product_pks) -> np.ndarray:
+        """Return the item indices of products given by primary key, leaving out those the model does not know."""
+        items = [self.item_of_product_pk.get(pk, -1) for pk in product_pks]
+        return np.array([item for item in items if item >= 0], dtype=np.int64)
 
     def category_of(self, item: int) -> int | None:
         trending = self.hybrid.trending_
@@ -293,10 +321,52 @@ def serving_exclude_purchased() -> bool:
     return True if pointer is None else pointer.exclude_purchased
 
 
+class LocalListCache:
+    """A small per-process LRU of cached lists in front of Redis, for the hottest keys.
+
+    Safe because a key names everything its list depends on (model version, parameters,
+    availability, the customer's newest event): an entry can only be as stale as the same
+    entry in Redis, and lives no longer than the cache TTL. Values are shared: never mutate one.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[str, tuple[float, dict]] = OrderedDict()
+
+    def get(self, key: str) -> dict | None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            if entry[0] <= clock():
+                del self._entries[key]
+                return None
+            self._entries.move_to_end(key)
+            return entry[1]
+
+    def set(self, key: str, value: dict, *, timeout: float) -> None:
+        size = local_cache_size()
+        if size <= 0 or timeout <= 0:
+            return
+        with self._lock:
+            self._entries[key] = (clock() + min(timeout, LOCAL_CACHE_SECONDS), value)
+            self._entries.move_to_end(key)
+            while len(self._entries) > size:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+local_list_cache = LocalListCache()
+
+
 def serving_reset() -> None:
-    """Forget the loaded model and availability (tests; a process never needs it)."""
+    """Forget the loaded model, availability and local lists (tests; a process never needs it)."""
     active_model_holder.reset()
     availability_tracker.reset()
+    local_list_cache.clear()
 
 
 def cache_key(*parts: object) -> str:

@@ -100,6 +100,20 @@ def test_rolling_back_serves_the_older_version_again(active_model, api_client):
     assert api_client.get("/api/recommendations/trending/").json()["model_version"] == active_model.pk
 
 
+def test_a_list_read_from_redis_is_kept_in_the_process(active_model, api_client, settings, monkeypatch):
+    url = "/api/recommendations/trending/"
+    api_client.get(url)
+    serving.local_list_cache.clear()  # as in another process: only Redis has it
+    reads = []
+    real_get = cache.get
+    monkeypatch.setattr(cache, "get", lambda key, default=None: reads.append(key) or real_get(key, default))
+
+    sources = [api_client.get(url).json()["source"] for _ in range(3)]
+
+    assert sources == ["cache"] * 3
+    assert len([key for key in reads if ":trending:" in key]) == 1
+
+
 def test_the_ttl_comes_from_settings(active_model, settings, monkeypatch):
     settings.RECOMMENDATION_CACHE_TIMEOUT = 42
     timeouts = []
@@ -165,7 +179,8 @@ def own_redis(settings):
 
 
 @pytest.mark.services
-def test_with_redis_stopped_lists_still_answer_from_the_model(active_model, api_client, own_redis):
+def test_with_redis_stopped_lists_still_answer_from_the_model(active_model, api_client, own_redis, settings):
+    settings.RECOMMENDATION_LOCAL_CACHE_SIZE = 0  # every hit below is Redis's, none this process's
     url = "/api/recommendations/similar/CAM0/"
     assert api_client.get(url).json()["source"] == "model"
     cached = api_client.get(url).json()
@@ -183,7 +198,8 @@ def test_with_redis_stopped_lists_still_answer_from_the_model(active_model, api_
 
 
 @pytest.mark.services
-def test_with_redis_hung_lists_still_answer_from_the_model(active_model, api_client, own_redis):
+def test_with_redis_hung_lists_still_answer_from_the_model(active_model, api_client, own_redis, settings):
+    settings.RECOMMENDATION_LOCAL_CACHE_SIZE = 0
     url = "/api/recommendations/for-you/"
     api_client.get(url)
     assert api_client.get(url).json()["source"] == "cache"
@@ -197,3 +213,15 @@ def test_with_redis_hung_lists_still_answer_from_the_model(active_model, api_cli
 
     assert response.status_code == trending.status_code == 200
     assert response.json()["source"] == trending.json()["source"] == "model"
+
+
+@pytest.mark.services
+def test_with_redis_stopped_this_process_still_serves_its_hottest_lists(active_model, api_client, own_redis):
+    url = "/api/recommendations/similar/CAM0/"
+    first = api_client.get(url).json()
+
+    own_redis.terminate()
+    own_redis.wait(timeout=10)
+    again = api_client.get(url).json()
+
+    assert (again["source"], again["results"]) == ("cache", first["results"])

@@ -86,14 +86,14 @@ def test_a_broken_new_version_keeps_the_previous_model_serving(active_model, api
 def test_the_model_is_loaded_once_per_process_however_many_threads_ask(active_model, settings, monkeypatch):
     settings.RECOMMENDATION_MODEL_CHECK_SECONDS = 60
     pointer = serving.active_version_pointer()
+    loaded = serving.serving_model_load(pointer)  # here: test data is not visible to other threads' connections
     loads = []
     release = threading.Event()
-    real_load = serving.serving_model_load
 
     def slow_load(pointer):
         loads.append(pointer.version_id)
         release.wait(5)
-        return real_load(pointer)
+        return loaded
 
     monkeypatch.setattr(serving, "active_version_pointer", lambda: pointer)
     monkeypatch.setattr(serving, "serving_model_load", slow_load)
@@ -115,14 +115,14 @@ def test_while_one_thread_loads_a_new_version_the_others_keep_serving_the_old_on
     monkeypatch.setattr(serving, "clock", lambda: now[0])
     old = serving.serving_model()
     loading, release = threading.Event(), threading.Event()
-    real_load = serving.serving_model_load
     newer = serving.ActiveVersionPointer(version_id=old.version_id + 1, artifact_name=serving.active_version_pointer().artifact_name,
                                          activated_at=None, exclude_purchased=True)  # fmt: skip
+    newer_model = serving.serving_model_load(newer)
 
     def slow_load(pointer):
         loading.set()
         release.wait(5)
-        return real_load(pointer)
+        return newer_model
 
     monkeypatch.setattr(serving, "active_version_pointer", lambda: newer)
     monkeypatch.setattr(serving, "serving_model_load", slow_load)

@@ -35,12 +35,12 @@ def test_a_public_list_queries_little_on_a_miss_and_nothing_on_a_hit(
         assert api_client.get(url).json()["source"] == "cache"
 
 
-def test_for_you_takes_four_queries_on_a_miss_and_one_on_a_hit(
+def test_for_you_takes_three_queries_on_a_miss_and_one_on_a_hit(
     warm_process, api_client, django_assert_max_num_queries, django_assert_num_queries
 ):
     api_client.post("/api/interactions/", {"product_id": "BOO0", "kind": "purchase"}, format="json")
 
-    with django_assert_max_num_queries(4):  # customer and newest event, history, purchases, product rows
+    with django_assert_max_num_queries(3):  # customer and newest event, latest events and purchases, product rows
         assert api_client.get("/api/recommendations/for-you/", {"product_id": "CAM0"}).json()["source"] == "model"
     with django_assert_num_queries(1):  # the customer and their newest event, which name the key
         assert api_client.get("/api/recommendations/for-you/", {"product_id": "CAM0"}).json()["source"] == "cache"
@@ -70,7 +70,7 @@ def test_a_long_history_is_still_one_bounded_read(warm_process, token_client, dj
         [InteractionFactory.build(customer=shopper, product=products[n % len(products)]) for n in range(500)]
     )
 
-    with django_assert_max_num_queries(5):  # token, customer, latest 100 events, purchases, product rows
+    with django_assert_max_num_queries(4):  # token, customer, latest 100 events and purchases, product rows
         response = token_client.get("/api/recommendations/for-you/", {"customer_id": "BUSY"})
 
     assert response.status_code == 200

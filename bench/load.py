@@ -1,0 +1,383 @@
+"""Load benchmark of the recommendation API: gunicorn on loopback, latency percentiles and throughput.
+
+    export DATABASE_URL=postgres://postgres@127.0.0.1:5432/storefront REDIS_URL=redis://127.0.0.1:6379/0
+    .venv/bin/python manage.py migrate
+    .venv/bin/python manage.py generate_demo_data      # the demo store: 5,000 products, 2,000 customers
+    .venv/bin/python manage.py retrain                 # an active model
+    .venv/bin/python bench/load.py [--requests 2000] [--concurrency 8] [--workers 2] [--threads 4]
+
+It needs the store and an active model in the database DATABASE_URL names (it says so and
+stops when they are missing), and Redis (REDIS_URL) for figures that mean anything: without
+it every gunicorn worker has its own local-memory cache. It starts gunicorn (gthread workers)
+on a free loopback port with the same environment, then measures, each with ``--requests``
+requests from ``--concurrency`` client threads holding keep-alive connections (http.client):
+
+- ``trivial``: ``GET /health``, a DRF view that touches nothing: the framework's ceiling;
+- ``similar uncached`` / ``for-you uncached``: a different product / returning customer on every
+  request, after deleting the ``rec:*`` cache keys, so every request computes its list;
+- ``similar cached`` / ``for-you cached``: 100 products / customers asked once beforehand,
+  then requested over and over (every response is checked to say ``"source":"cache"``).
+
+Customers are returning storefront visitors: each request carries a signed visitor cookie
+naming a demo customer, as the browser of that customer would. Latency is measured by the
+client (request written to body read), so it includes the loopback round trip and the
+client's own share of the two CPUs. The client stays in one process: at these rates
+its threads cost the server less than a second client process would. "server CPU ms/req"
+is the gunicorn workers' CPU time over the run divided by its requests (PostgreSQL and
+Redis not included): unlike latency it hardly moves when something else loads the machine.
+The load average before and after the run is printed, as other work on the machine skews
+every figure.
+
+Targets (issue 4): cached similar and for-you p99 <= 15 ms and >= 60 % of the trivial
+endpoint's throughput; uncached for-you p99 <= 50 ms. Exit status 1 when one is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+TARGET_CACHED_P99_MS = 15.0
+TARGET_CACHED_SHARE_OF_TRIVIAL = 0.60
+TARGET_UNCACHED_FOR_YOU_P99_MS = 50.0
+WARM_SET = 100
+
+
+@dataclass
+class Scenario:
+    name: str
+    requests: list[tuple[str, str]]  # (path, visitor cookie header)
+    expect_source: str | None  # "cache" / "model": every response must say so
+
+
+@dataclass
+class Result:
+    name: str
+    requests: int
+    concurrency: int
+    seconds: float
+    requests_per_second: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    max_ms: float
+    server_cpu_ms: float  # gunicorn workers' CPU time per request (database and Redis not included)
+    errors: int
+    wrong_source: int
+
+
+def percentile(sorted_values: list[float], share: float) -> float:
+    """Return the nearest-rank percentile of already sorted values."""
+    if not sorted_values:
+        return float("nan")
+    rank = max(1, min(len(sorted_values), round(share * len(sorted_values) + 0.5)))
+    return sorted_values[rank - 1]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def workers_cpu_seconds(server: subprocess.Popen | None) -> float:
+    if server is None:
+        return 0.0
+    total = 0.0
+    for worker in psutil.Process(server.pid).children():
+        times = worker.cpu_times()
+        total += times.user + times.system
+    return total
+
+
+def run_load(port: int, scenario: Scenario, concurrency: int, server: subprocess.Popen | None = None) -> Result:
+    """Send the scenario's requests from ``concurrency`` threads, each on its own keep-alive connection."""
+    latencies: list[list[float]] = [[] for _ in range(concurrency)]
+    problems = {"errors": 0, "wrong_source": 0}
+    lock = threading.Lock()
+    expected = f'"source":"{scenario.expect_source}"'.encode() if scenario.expect_source else None
+    start = threading.Barrier(concurrency + 1)
+
+    def client(slot: int) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        mine = scenario.requests[slot::concurrency]
+        start.wait()
+        for path, cookie in mine:
+            began = time.perf_counter()
+            try:
+                connection.request("GET", path, headers={"Cookie": cookie, "Accept": "application/json"})
+                response = connection.getresponse()
+                body = response.read()
+            except (OSError, http.client.HTTPException):
+                connection.close()
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                with lock:
+                    problems["errors"] += 1
+                continue
+            latencies[slot].append(time.perf_counter() - began)
+            if response.status != 200:
+                with lock:
+                    problems["errors"] += 1
+            elif expected is not None and expected not in body:
+                with lock:
+                    problems["wrong_source"] += 1
+        connection.close()
+
+    threads = [threading.Thread(target=client, args=(slot,), daemon=True) for slot in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    cpu_before = workers_cpu_seconds(server)
+    start.wait()
+    began = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - began
+    cpu = workers_cpu_seconds(server) - cpu_before
+    values = sorted(value * 1000 for per_thread in latencies for value in per_thread)
+    return Result(
+        name=scenario.name,
+        requests=len(scenario.requests),
+        concurrency=concurrency,
+        seconds=round(seconds, 3),
+        requests_per_second=round(len(values) / seconds, 1),
+        p50_ms=round(percentile(values, 0.50), 2),
+        p95_ms=round(percentile(values, 0.95), 2),
+        p99_ms=round(percentile(values, 0.99), 2),
+        max_ms=round(values[-1], 2) if values else float("nan"),
+        server_cpu_ms=round(cpu * 1000 / max(len(values), 1), 3),
+        errors=problems["errors"],
+        wrong_source=problems["wrong_source"],
+    )
+
+
+def get(port: int, path: str, cookie: str = "") -> tuple[int, bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.request("GET", path, headers={"Cookie": cookie} if cookie else {})
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def wait_until_up(port: int, process: subprocess.Popen, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            sys.exit(f"gunicorn exited with status {process.returncode}")
+        try:
+            if get(port, "/health")[0] == 200:
+                return
+        except OSError:
+            time.sleep(0.1)
+    sys.exit("gunicorn did not answer /health within a minute")
+
+
+def store_summary() -> dict:
+    """Check the database holds a store and an active model; return what the run is about."""
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.db import connection
+
+    from recommendations.models import ModelVersion
+    from shop.models import Customer, Interaction, Product
+
+    version = ModelVersion.objects.filter(status=ModelVersion.Status.ACTIVE).first()
+    products = Product.objects.count()
+    if not products or version is None:
+        sys.exit(
+            "bench/load.py needs the demo store and an active model in the database DATABASE_URL names:\n"
+            "  .venv/bin/python manage.py migrate && .venv/bin/python manage.py generate_demo_data "
+            "&& .venv/bin/python manage.py retrain"
+        )
+    return {
+        "database": connection.vendor,
+        "cache": settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1],
+        "products": products,
+        "customers": Customer.objects.count(),
+        "interactions": Interaction.objects.count(),
+        "model_version": version.pk,
+        "cpus": os.cpu_count(),
+    }
+
+
+def visitor_cookie(customer_id: str) -> str:
+    """Return the Cookie header a returning storefront visitor who is ``customer_id`` sends."""
+    from django.conf import settings
+    from django.http import HttpResponse
+
+    from shop.middleware import VISITOR_COOKIE_SALT
+
+    response = HttpResponse()
+    response.set_signed_cookie(settings.VISITOR_COOKIE_NAME, customer_id, salt=VISITOR_COOKIE_SALT)
+    return f"{settings.VISITOR_COOKIE_NAME}={response.cookies[settings.VISITOR_COOKIE_NAME].value}"
+
+
+def recommendation_cache_clear() -> None:
+    from django.core.cache import cache
+
+    if hasattr(cache, "delete_pattern"):
+        cache.delete_pattern("rec:*")
+    else:
+        print("note: no Redis (REDIS_URL unset): each worker caches on its own and the uncached runs may hit", file=sys.stderr)
+
+
+def scenarios(requests: int, seed: int) -> tuple[list[Scenario], dict[str, list[tuple[str, str]]]]:
+    """Build the scenarios and the warm-up requests for the cached ones."""
+    from shop.models import Customer, Product
+
+    rng = random.Random(seed)
+    products = list(Product.objects.available().order_by("product_id").values_list("product_id", flat=True))
+    customers = list(
+        Customer.objects.filter(user__isnull=True, interactions__isnull=False)
+        .distinct()
+        .order_by("customer_id")
+        .values_list("customer_id", flat=True)
+    )
+    rng.shuffle(products)
+    rng.shuffle(customers)
+    cookies = {customer_id: visitor_cookie(customer_id) for customer_id in customers}
+    anonymous = visitor_cookie("v-load-benchmark")
+
+    def similar(product_id: str) -> tuple[str, str]:
+        return f"/api/recommendations/similar/{product_id}/", anonymous
+
+    def for_you(customer_id: str) -> tuple[str, str]:
+        return "/api/recommendations/for-you/", cookies[customer_id]
+
+    if len(products) < requests or len(customers) < requests:
+        print(
+            f"note: uncached runs are capped by the store: {len(products)} products, {len(customers)} customers with history",
+            file=sys.stderr,
+        )
+    warm_products, warm_customers = products[:WARM_SET], customers[:WARM_SET]
+    built = [
+        Scenario("trivial (/health)", [("/health", anonymous)] * requests, None),
+        Scenario("similar uncached", [similar(p) for p in products[WARM_SET : WARM_SET + requests]], "model"),
+        Scenario("similar cached", [similar(warm_products[n % len(warm_products)]) for n in range(requests)], "cache"),
+        Scenario("for-you uncached", [for_you(c) for c in customers[WARM_SET : WARM_SET + requests]], "model"),
+        Scenario("for-you cached", [for_you(warm_customers[n % len(warm_customers)]) for n in range(requests)], "cache"),
+    ]
+    warm = {
+        "similar cached": [similar(p) for p in warm_products],
+        "for-you cached": [for_you(c) for c in warm_customers],
+    }
+    return built, warm
+
+
+def start_gunicorn(port: int, *, workers: int, threads: int) -> subprocess.Popen:
+    command = [
+        str(Path(sys.executable).with_name("gunicorn")),
+        "config.wsgi:application",
+        "--bind", f"127.0.0.1:{port}",
+        "--worker-class", "gthread",
+        "--workers", str(workers),
+        "--threads", str(threads),
+        "--keep-alive", "30",
+        "--log-level", "warning",
+    ]  # fmt: skip
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DJANGO_DEBUG": "0", "LOG_LEVEL": "WARNING"}
+    return subprocess.Popen(command, cwd=ROOT, env=env)
+
+
+def table(results: list[Result]) -> str:
+    lines = [
+        "| scenario | requests | concurrency | req/s | p50 ms | p95 ms | p99 ms | max ms | server CPU ms/req | errors |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        errors = r.errors + r.wrong_source
+        lines.append(
+            f"| {r.name} | {r.requests} | {r.concurrency} | {r.requests_per_second:,.0f} | {r.p50_ms:.1f} | "
+            f"{r.p95_ms:.1f} | {r.p99_ms:.1f} | {r.max_ms:.1f} | {r.server_cpu_ms:.2f} | {errors} |"
+        )
+    return "\n".join(lines)
+
+
+def verdicts(results: dict[str, Result]) -> list[tuple[str, bool]]:
+    trivial = results["trivial (/health)"].requests_per_second
+    checks = []
+    for name in ("similar cached", "for-you cached"):
+        r = results[name]
+        checks.append((f"{name}: p99 {r.p99_ms:.1f} ms <= {TARGET_CACHED_P99_MS:.0f} ms", r.p99_ms <= TARGET_CACHED_P99_MS))
+        share = r.requests_per_second / trivial
+        checks.append((
+            f"{name}: {share:.0%} of the trivial endpoint's throughput >= {TARGET_CACHED_SHARE_OF_TRIVIAL:.0%}",
+            share >= TARGET_CACHED_SHARE_OF_TRIVIAL,
+        ))  # fmt: skip
+    r = results["for-you uncached"]
+    checks.append((
+        f"for-you uncached: p99 {r.p99_ms:.1f} ms <= {TARGET_UNCACHED_FOR_YOU_P99_MS:.0f} ms",
+        r.p99_ms <= TARGET_UNCACHED_FOR_YOU_P99_MS,
+    ))  # fmt: skip
+    for r in results.values():
+        checks.append((f"{r.name}: every response 200 with the expected source", r.errors == 0 and r.wrong_source == 0))
+    return checks
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--requests", type=int, default=2000, help="requests per scenario (default 2000)")
+    parser.add_argument("--concurrency", type=int, default=8, help="client threads (default 8)")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (default 4)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    args = parser.parse_args()
+
+    summary = store_summary()
+    load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    built, warm = scenarios(args.requests, args.seed)
+    recommendation_cache_clear()
+    port = free_port()
+    server = start_gunicorn(port, workers=args.workers, threads=args.threads)
+    try:
+        wait_until_up(port, server)
+        # Every worker loads the model before anything is measured: fresh connections spread over them.
+        for _ in range(8 * args.workers):
+            get(port, "/api/recommendations/trending/?k=1")
+        run_load(port, Scenario("warm-up", [("/health", "")] * 400 + [("/api/recommendations/trending/", "")] * 400, None), args.concurrency)
+        for requests in warm.values():
+            run_load(port, Scenario("fill", requests, None), args.concurrency)
+        results = {}
+        for scenario in built:
+            results[scenario.name] = run_load(port, scenario, args.concurrency, server)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    print(f"load average before {load_before}, after {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(
+        f"{summary['products']:,} products, {summary['customers']:,} customers, {summary['interactions']:,} interactions; "
+        f"model v{summary['model_version']}; {summary['database']}, {summary['cache']}; "
+        f"gunicorn gthread {args.workers} workers x {args.threads} threads; {summary['cpus']} CPUs; client: {args.concurrency} threads"
+    )
+    print(table(list(results.values())))
+    checks = verdicts(results)
+    for text, passed in checks:
+        print(f"{'PASS' if passed else 'FAIL'}  {text}")
+    if args.json:
+        args.json.write_text(json.dumps({"setup": {**summary, **vars(args), "json": None}, "results": [asdict(r) for r in results.values()]}, indent=2))
+    return 0 if all(passed for _, passed in checks) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
