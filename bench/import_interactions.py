@@ -134,7 +134,7 @@ def main() -> None:
 
         deleted, _ = Interaction.objects.filter(product__product_id__startswith="bench-").delete()
         if deleted:
-            print(f"deleted {deleted} interactions left by an earlier run")
+            print(f"deleted {deleted} interactions left by an earlier run (a fresh database gives steadier figures)")
         options = {"chunk_size": args.chunk_size} if args.chunk_size else {}
         report_print("products", products_import(path=products_csv, **options))
         report_print("interactions", interactions_import(path=interactions_csv, **options))

@@ -337,3 +337,18 @@ def test_command_exit_status_is_1_when_rows_are_rejected_and_0_otherwise(tmp_pat
 def test_command_turns_a_bad_header_into_a_command_error(tmp_path):
     with pytest.raises(CommandError, match="the header must be"):
         call_command("import_products", str(csv_file(tmp_path, "id,name\n")), stdout=StringIO())
+
+
+class TerminalOutput(StringIO):
+    def isatty(self):
+        return True
+
+
+def test_command_draws_a_progress_bar_only_on_a_terminal(tmp_path, capsys):
+    path = csv_file(tmp_path, GOOD)
+
+    call_command("import_products", str(path), stdout=StringIO())
+    assert capsys.readouterr().err == ""
+
+    call_command("import_products", str(path), stdout=TerminalOutput())
+    assert "products.csv" in capsys.readouterr().err
