@@ -35,6 +35,7 @@ import numpy as np
 from django.conf import settings
 from django.core.cache import cache
 from django.core.files.storage import default_storage
+from django.db import DatabaseError
 from django.db.models import Q
 
 from recommendations.engine import HybridRecommender, ModelBundle
@@ -207,7 +208,15 @@ class ActiveModelHolder:
         return self.model
 
     def _refresh(self) -> None:
-        pointer = active_version_pointer()
+        try:
+            pointer = active_version_pointer()
+        except DatabaseError:
+            if self.model is None:
+                raise
+            # Keep serving what is loaded (cached lists still answer); look again after the interval.
+            logger.warning("Could not read the active model version; still serving v%s", self.model.version_id)
+            self._checked_at = clock()
+            return
         self.pointer = pointer
         try:
             self._follow(pointer)
@@ -276,7 +285,12 @@ class AvailabilityTracker:
             return self.availability
         try:
             if self._read_at is None or clock() - self._read_at >= availability_seconds():
-                self.availability = self._read()
+                try:
+                    self.availability = self._read()
+                except DatabaseError:
+                    if self.availability is None:
+                        raise
+                    logger.warning("Could not read product availability; keeping the last known state")
                 self._read_at = clock()
         finally:
             self._lock.release()

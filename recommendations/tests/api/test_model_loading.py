@@ -136,3 +136,20 @@ def test_while_one_thread_loads_a_new_version_the_others_keep_serving_the_old_on
 
     assert served_meanwhile is old
     assert serving.serving_model().version_id == old.version_id + 1
+
+
+def test_while_the_database_is_unreachable_cached_lists_still_answer(active_model, api_client, monkeypatch):
+    from django.db import OperationalError
+
+    url = "/api/recommendations/similar/CAM0/"
+    first = api_client.get(url).json()
+
+    def unreachable():
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr(serving, "active_version_pointer", unreachable)
+    monkeypatch.setattr(serving, "unavailable_product_ids", unreachable)
+    response = api_client.get(url)
+
+    assert response.status_code == 200
+    assert (response.json()["source"], response.json()["results"]) == ("cache", first["results"])
