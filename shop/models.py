@@ -104,8 +104,9 @@ class Interaction(models.Model):
         ADD_TO_CART = "add_to_cart", "Add to cart"
         PURCHASE = "purchase", "Purchase"
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="interactions")
-    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="interactions")
+    # No single-column indexes: the composite indexes below start with these columns.
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="interactions", db_index=False)
+    product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="interactions", db_index=False)
     kind = models.CharField(max_length=16, choices=Kind.choices)
     timestamp = models.DateTimeField(db_index=True)
     quantity = models.PositiveIntegerField(default=1)
@@ -115,12 +116,14 @@ class Interaction(models.Model):
         help_text="Attribution: request_id, placement, strategy, experiment, variant, position.",
     )
     event_id = models.CharField(
-        max_length=64, null=True, blank=True, unique=True, help_text="Client id; a replayed event is stored once."
+        max_length=64, null=True, blank=True, help_text="Client id; a replayed event is stored once."
     )
 
     class Meta:
         ordering = ["-timestamp", "-id"]
         constraints = [
+            # A constraint rather than unique=True: PostgreSQL then builds no extra LIKE index.
+            models.UniqueConstraint(fields=["event_id"], name="interaction_event_id_unique"),
             models.CheckConstraint(condition=Q(quantity__gte=1), name="interaction_quantity_positive"),
             models.CheckConstraint(
                 condition=Q(kind__in=["view", "click", "add_to_cart", "purchase"]), name="interaction_kind_valid"
