@@ -110,6 +110,7 @@ def run_load(port: int, scenario: Scenario, concurrency: int, server: subprocess
     """Send the scenario's requests from ``concurrency`` threads, each on its own keep-alive connection."""
     latencies: list[list[float]] = [[] for _ in range(concurrency)]
     problems = {"errors": 0, "wrong_source": 0}
+    samples: list[str] = []
     lock = threading.Lock()
     expected = f'"source":"{scenario.expect_source}"'.encode() if scenario.expect_source else None
     start = threading.Barrier(concurrency + 1)
@@ -124,19 +125,22 @@ def run_load(port: int, scenario: Scenario, concurrency: int, server: subprocess
                 connection.request("GET", path, headers={"Cookie": cookie, "Accept": "application/json"})
                 response = connection.getresponse()
                 body = response.read()
-            except (OSError, http.client.HTTPException):
+            except (OSError, http.client.HTTPException) as exc:
                 connection.close()
                 connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
                 with lock:
                     problems["errors"] += 1
+                    samples.append(f"{path}: {type(exc).__name__} {exc}")
                 continue
             latencies[slot].append(time.perf_counter() - began)
             if response.status != 200:
                 with lock:
                     problems["errors"] += 1
+                    samples.append(f"{path}: HTTP {response.status} {body[:200]!r}")
             elif expected is not None and expected not in body:
                 with lock:
                     problems["wrong_source"] += 1
+                    samples.append(f"{path}: not {expected.decode()}: {body[-120:]!r}")
         connection.close()
 
     threads = [threading.Thread(target=client, args=(slot,), daemon=True) for slot in range(concurrency)]
@@ -149,6 +153,8 @@ def run_load(port: int, scenario: Scenario, concurrency: int, server: subprocess
         thread.join()
     seconds = time.perf_counter() - began
     cpu = workers_cpu_seconds(server) - cpu_before
+    for sample in samples[:5]:
+        print(f"{scenario.name}: {sample}", file=sys.stderr)
     values = sorted(value * 1000 for per_thread in latencies for value in per_thread)
     return Result(
         name=scenario.name,
