@@ -1,7 +1,7 @@
 """Time GET /api/products/ on a store of a given size (a benchmark, not a test).
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/storefront_api \
-        .venv/bin/python -m shop.tests.api.benchmark_product_list --products 5000 --interactions 150000
+        .venv/bin/python bench/product_list.py --products 5000 --interactions 150000
 
 It fills an empty database with a synthetic store (skewed popularity, 90 days of events),
 or reuses the store already there with --reuse, vacuums it (PostgreSQL), then prints the median and worst time of
@@ -17,6 +17,7 @@ import sys
 import time
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 
 REQUESTS = [
     "/api/products/",
@@ -95,6 +96,7 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="time the store already in the database")
     options = parser.parse_args()
 
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django
 
