@@ -4,13 +4,14 @@
     .venv/bin/python manage.py migrate
     .venv/bin/python manage.py generate_demo_data      # the demo store: 5,000 products, 2,000 customers
     .venv/bin/python manage.py retrain                 # an active model
-    .venv/bin/python bench/load.py [--requests 2000] [--concurrency 8] [--workers 2] [--threads 4]
+    .venv/bin/python bench/load.py [--requests 2000] [--concurrency 8] [--workers 4] [--threads 2]
 
 It needs the store and an active model in the database DATABASE_URL names (it says so and
 stops when they are missing), and Redis (REDIS_URL) for figures that mean anything: without
 it every gunicorn worker has its own local-memory cache. It starts gunicorn (gthread workers)
 on a free loopback port with the same environment, then measures, each with ``--requests``
-requests from ``--concurrency`` client threads holding keep-alive connections (http.client):
+requests from ``--concurrency`` client threads (spread over ``--client-processes`` processes)
+holding keep-alive connections (http.client):
 
 - ``trivial``: ``GET /health``, a DRF view that touches nothing: the framework's ceiling;
 - ``similar uncached`` / ``for-you uncached``: a different product / returning customer on every
@@ -21,8 +22,8 @@ requests from ``--concurrency`` client threads holding keep-alive connections (h
 Customers are returning storefront visitors: each request carries a signed visitor cookie
 naming a demo customer, as the browser of that customer would. Latency is measured by the
 client (request written to body read), so it includes the loopback round trip and the
-client's own share of the two CPUs. The client stays in one process: at these rates
-its threads cost the server less than a second client process would. "server CPU ms/req"
+client's own share of the two CPUs; two client processes keep one client GIL from queueing
+every response behind the others. "server CPU ms/req"
 is the gunicorn workers' CPU time over the run divided by its requests (PostgreSQL and
 Redis not included): unlike latency it hardly moves when something else loads the machine.
 The load average before and after the run is printed, as other work on the machine skews
@@ -37,6 +38,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import multiprocessing
 import os
 import random
 import socket
@@ -106,20 +108,21 @@ def workers_cpu_seconds(server: subprocess.Popen | None) -> float:
     return total
 
 
-def run_load(port: int, scenario: Scenario, concurrency: int, server: subprocess.Popen | None = None) -> Result:
-    """Send the scenario's requests from ``concurrency`` threads, each on its own keep-alive connection."""
-    latencies: list[list[float]] = [[] for _ in range(concurrency)]
+def client_process(port: int, slices: list[list[tuple[str, str]]], expected: bytes | None, barrier, results) -> None:
+    """Send each slice from its own thread on a keep-alive connection; report (latencies, errors, wrong, samples)."""
+    latencies: list[float] = []
     problems = {"errors": 0, "wrong_source": 0}
     samples: list[str] = []
     lock = threading.Lock()
-    expected = f'"source":"{scenario.expect_source}"'.encode() if scenario.expect_source else None
-    start = threading.Barrier(concurrency + 1)
+    go = threading.Event()
+    ready = threading.Barrier(len(slices) + 1)
 
-    def client(slot: int) -> None:
+    def client(requests: list[tuple[str, str]]) -> None:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        mine = scenario.requests[slot::concurrency]
-        start.wait()
-        for path, cookie in mine:
+        mine: list[float] = []
+        ready.wait()
+        go.wait()
+        for path, cookie in requests:
             began = time.perf_counter()
             try:
                 connection.request("GET", path, headers={"Cookie": cookie, "Accept": "application/json"})
@@ -132,7 +135,7 @@ def run_load(port: int, scenario: Scenario, concurrency: int, server: subprocess
                     problems["errors"] += 1
                     samples.append(f"{path}: {type(exc).__name__} {exc}")
                 continue
-            latencies[slot].append(time.perf_counter() - began)
+            mine.append(time.perf_counter() - began)
             if response.status != 200:
                 with lock:
                     problems["errors"] += 1
@@ -142,20 +145,50 @@ def run_load(port: int, scenario: Scenario, concurrency: int, server: subprocess
                     problems["wrong_source"] += 1
                     samples.append(f"{path}: not {expected.decode()}: {body[-120:]!r}")
         connection.close()
+        with lock:
+            latencies.extend(mine)
 
-    threads = [threading.Thread(target=client, args=(slot,), daemon=True) for slot in range(concurrency)]
+    threads = [threading.Thread(target=client, args=(requests,), daemon=True) for requests in slices]
     for thread in threads:
         thread.start()
-    cpu_before = workers_cpu_seconds(server)
-    start.wait()
-    began = time.perf_counter()
+    ready.wait()
+    barrier.wait()
+    go.set()
     for thread in threads:
         thread.join()
+    results.put((latencies, problems["errors"], problems["wrong_source"], samples[:5]))
+
+
+def run_load(
+    port: int, scenario: Scenario, concurrency: int, server: subprocess.Popen | None = None, *, processes: int = 2
+) -> Result:
+    """Send the scenario's requests from ``concurrency`` threads spread over ``processes`` client processes.
+
+    Every thread holds its own keep-alive connection. Several processes keep the client's
+    own GIL from adding to the measured latency.
+    """
+    expected = f'"source":"{scenario.expect_source}"'.encode() if scenario.expect_source else None
+    processes = max(1, min(processes, concurrency))
+    slices = [scenario.requests[slot::concurrency] for slot in range(concurrency)]
+    context = multiprocessing.get_context("spawn")
+    barrier, results = context.Barrier(processes + 1), context.Queue()
+    children = [
+        context.Process(target=client_process, args=(port, slices[index::processes], expected, barrier, results), daemon=True)
+        for index in range(processes)
+    ]
+    for child in children:
+        child.start()
+    cpu_before = workers_cpu_seconds(server)
+    barrier.wait()
+    began = time.perf_counter()
+    reports = [results.get() for _ in children]
     seconds = time.perf_counter() - began
     cpu = workers_cpu_seconds(server) - cpu_before
-    for sample in samples[:5]:
+    for child in children:
+        child.join()
+    values = sorted(value * 1000 for report in reports for value in report[0])
+    for sample in [sample for report in reports for sample in report[3]][:5]:
         print(f"{scenario.name}: {sample}", file=sys.stderr)
-    values = sorted(value * 1000 for per_thread in latencies for value in per_thread)
     return Result(
         name=scenario.name,
         requests=len(scenario.requests),
@@ -167,8 +200,8 @@ def run_load(port: int, scenario: Scenario, concurrency: int, server: subprocess
         p99_ms=round(percentile(values, 0.99), 2),
         max_ms=round(values[-1], 2) if values else float("nan"),
         server_cpu_ms=round(cpu * 1000 / max(len(values), 1), 3),
-        errors=problems["errors"],
-        wrong_source=problems["wrong_source"],
+        errors=sum(report[1] for report in reports),
+        wrong_source=sum(report[2] for report in reports),
     )
 
 
@@ -343,8 +376,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=2000, help="requests per scenario (default 2000)")
     parser.add_argument("--concurrency", type=int, default=8, help="client threads (default 8)")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
-    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker (default 4)")
+    parser.add_argument("--client-processes", type=int, default=2, help="client processes sharing the threads (default 2)")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (default 4)")
+    parser.add_argument("--threads", type=int, default=2, help="threads per gunicorn worker (default 2)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
@@ -360,12 +394,13 @@ def main() -> int:
         # Every worker loads the model before anything is measured: fresh connections spread over them.
         for _ in range(8 * args.workers):
             get(port, "/api/recommendations/trending/?k=1")
-        run_load(port, Scenario("warm-up", [("/health", "")] * 400 + [("/api/recommendations/trending/", "")] * 400, None), args.concurrency)
+        warm_up = Scenario("warm-up", [("/health", "")] * 400 + [("/api/recommendations/trending/", "")] * 400, None)
+        run_load(port, warm_up, args.concurrency, processes=args.client_processes)
         for requests in warm.values():
-            run_load(port, Scenario("fill", requests, None), args.concurrency)
+            run_load(port, Scenario("fill", requests, None), args.concurrency, processes=args.client_processes)
         results = {}
         for scenario in built:
-            results[scenario.name] = run_load(port, scenario, args.concurrency, server)
+            results[scenario.name] = run_load(port, scenario, args.concurrency, server, processes=args.client_processes)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -374,7 +409,8 @@ def main() -> int:
     print(
         f"{summary['products']:,} products, {summary['customers']:,} customers, {summary['interactions']:,} interactions; "
         f"model v{summary['model_version']}; {summary['database']}, {summary['cache']}; "
-        f"gunicorn gthread {args.workers} workers x {args.threads} threads; {summary['cpus']} CPUs; client: {args.concurrency} threads"
+        f"gunicorn gthread {args.workers} workers x {args.threads} threads; {summary['cpus']} CPUs; "
+        f"client: {args.concurrency} threads in {args.client_processes} processes"
     )
     print(table(list(results.values())))
     checks = verdicts(results)
