@@ -16,8 +16,8 @@ and hybrid are the personal list (CF + content blend with the cold-start chain).
 
 Differences a client may notice: errors use this API's one shape
 (``{"message", "code", "extra": {"fields"}}``) with 400 for bad parameters and 404 for an
-unknown product; an unknown ``user_id`` is a customer with no history (cold start: trending),
-as the Flask engine answered. Per-user paths follow the API's rule: naming a user needs an
+unknown product; an unknown ``user_id`` is taken as a customer with no history (the cold-start
+list: trending), so a user the store has not seen yet gets a list, not an error. Per-user paths follow the API's rule: naming a user needs an
 API token (``Authorization: Token ...``) or a staff session; a storefront visitor may name
 only their own visitor id.
 
@@ -49,6 +49,7 @@ from rest_framework.views import APIView
 from config.api_errors import ApiError, ErrorSerializer
 from recommendations.api.permissions import personal_list_customer
 from recommendations.api.serializers import DEFAULT_K, MAX_K
+from recommendations.api.views import query_params
 from recommendations.selectors import (
     STRATEGY_CONTENT,
     CustomerRef,
@@ -164,12 +165,6 @@ def compat_personal(request: Request, *, user_id: str | None, **options) -> Reco
         if exc.error_code != "customer_not_found":
             raise
         return recommendations_personal(customer=CustomerRef(), **options)
-
-
-def query_params(serializer_class, request: Request) -> dict:
-    query = serializer_class(data=request.query_params)
-    query.is_valid(raise_exception=True)
-    return query.validated_data
 
 
 ERRORS = {
