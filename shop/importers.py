@@ -23,6 +23,7 @@ import numpy as np
 from django.db import connection, transaction
 from django.utils.text import slugify
 
+from shop.activity import customer_activity_bump_on_commit
 from shop.kinds import kind_parse
 from shop.models import Category, Customer, Interaction, Product
 
@@ -575,6 +576,8 @@ def _interactions_write(rows: list[_InteractionRow], report: ImportReport) -> No
         if row.event_id not in stored
     ]
     Interaction.objects.bulk_create(new, batch_size=WRITE_BATCH_SIZE, ignore_conflicts=True)
+    # The chunk's customers get fresh personal lists once it commits (their linked users looked up then).
+    customer_activity_bump_on_commit(customer_ids={row.user_id for row in rows if row.event_id not in stored}, user_ids=None)
     report.created += len(new)
     report.unchanged += len(rows) - len(new)
 

@@ -11,6 +11,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from config.api_errors import ApiError
+from shop.activity import customer_activity_bump_on_commit
 from shop.models import Customer, Interaction, Order, OrderLine, Product
 
 
@@ -50,16 +51,21 @@ def customer_for_request(*, request) -> Customer:
         if own is None and visitor is not None:
             visitor.user = user
             visitor.save(update_fields=["user"])
+            # Claimed: the user's lists change, and the cookie's anonymous list must stop showing this history.
+            customer_activity_bump_on_commit(customer_ids=[visitor.customer_id], user_ids=[user.pk])
             return visitor
         if own is None:
             own, _ = Customer.objects.get_or_create(customer_id=f"user-{user.pk}", defaults={"user": user})
             if own.user_id != user.pk:
                 own.user = user
                 own.save(update_fields=["user"])
+            customer_activity_bump_on_commit(customer_ids=[own.customer_id], user_ids=[user.pk])
             return own
         if visitor is not None and visitor.pk != own.pk:
             visitor.interactions.update(customer=own)
             visitor.delete()
+            # Merged: the user's lists gain the visitor's history; the visitor's id names nobody now.
+            customer_activity_bump_on_commit(customer_ids=[visitor.customer_id, own.customer_id], user_ids=[user.pk])
         return own
 
 
@@ -148,6 +154,12 @@ def _interactions_insert(*, items: Sequence[InteractionInput], default_customer:
             )
         )
     Interaction.objects.bulk_create(rows)
+    # New history: the personal lists of these customers change once the batch commits.
+    touched = {row.customer.pk: row.customer for row in rows}.values()
+    customer_activity_bump_on_commit(
+        customer_ids=[customer.customer_id for customer in touched],
+        user_ids=[customer.user_id for customer in touched if customer.user_id],
+    )
     return RecordResult(stored=len(rows), duplicates=duplicates)
 
 
@@ -264,6 +276,8 @@ def order_place(*, customer: Customer, lines: Sequence[OrderLineInput]) -> Order
                 for index, line in enumerate(lines)
             ]
         )
+        # New purchases: the customer's personal lists change once the order commits.
+        customer_activity_bump_on_commit(customer_ids=[customer.customer_id], user_ids=[customer.user_id] if customer.user_id else [])
     return order
 
 
