@@ -3,18 +3,28 @@
 Every list is cached under a key naming the model version and every input, e.g.
 ``rec:v12:similar:P001:k10:x-:a3f9c01d2e`` (``x``: the exclude list's digest, ``a``: the
 availability digest, see :mod:`recommendations.serving`). A newly activated model or a
-product going out of stock changes the keys, so nothing is ever swept. A personal list's key
-names the customer and their newest interaction, read from the database on every request
-(``rec:v12:personal:hybrid:c481.e99120:p-:w0.2,0.8:xp1:k10:x-:a3f9c01d2e``): a click stored a
-moment ago gives a new key, hence a fresh list. An event stored with a timestamp older than
-the customer's newest one does not change the key; its list follows within the TTL.
+product going out of stock changes the keys, so nothing is ever swept.
+
+A personal list's key names whose list it is and their activity token (:mod:`shop.activity`),
+read from the cache, not the database:
+``rec:v12:personal:hybrid:av-1f3e...:g18c2d9a41b7f3e9a1:p-:w0.2,0.8:xp1:k10:x-:a3f9c01d2e``.
+Every writer of interactions (events, checkout, feedback, the CSV import, the visitor -> user
+merge) gives the customer a new token after its commit, so a click stored a moment ago gives a
+new key, hence a fresh list. Who: ``c<customer_id>`` (a customer named by a token client or
+staff), ``u<user pk>.<visitor id>`` (a signed-in user: their customer's token, and the visitor
+cookie's, whose history they read until they have a customer of their own), ``a<visitor id>``
+(an anonymous visitor: only while no user has claimed that customer; the claim changes the
+token, and the next list is read from the database, which says the history is not theirs).
+When the cache cannot give the token (Redis down or hung), the list is computed from the
+database and cached nowhere, so it is never stale. Visitors without history share one
+cold-start entry (``c-``), which depends on no customer.
 
 Without an active model every list falls back to the store's popular products
 (``shop.selectors.product_list`` ordered by popularity), under ``rec:none:...`` keys.
 
-Work per request: a cache hit runs no query (a personal list: one, the customer's row with
-their newest event's id); a miss adds one query for the product rows (``product_id__in``), a
-personal list one more for the customer's latest events and their purchases.
+Work per request: a cache hit runs no query (a personal list reads its token from the cache:
+one round trip); a miss adds one query for the product rows (``product_id__in``), a personal
+list two more: the customer with their newest event, then their latest events and purchases.
 """
 
 from __future__ import annotations
@@ -51,6 +61,7 @@ from recommendations.serving import (
     serving_exclude_purchased,
     serving_model,
 )
+from shop.activity import activity_generation, customer_activity_key, user_activity_key
 from shop.models import Category, Customer, Interaction, Product
 from shop.selectors import ProductFilters, category_with_descendant_ids, product_list
 
@@ -220,12 +231,13 @@ def recommendations_personal(
     they are on, counts as the most recent); no history -> the product's neighbours;
     nothing -> trending. Weights default to the model's own. Products they saw are left
     out, and products they bought unless staff turned ``exclude_purchased`` off.
-    The key names the customer's newest event, so the list changes with every new event.
+    The key names the customer's activity token, so the list changes with every new event.
     Raises ApiError 404 for a named customer or a product the store does not have.
     """
-    state = customer_state(customer=customer)
     model = serving_model()
     if model is None:
+        if customer.customer_id is not None:
+            customer_state(customer=customer)  # ApiError 404 for a customer the store does not have
         if product_id:
             _product_or_404(product_id)
         return _popular(category=None, k=k, exclude=[*exclude, *([product_id] if product_id else [])], key_parts=("personal",))
@@ -235,21 +247,22 @@ def recommendations_personal(
     )
     exclude_purchased = serving_exclude_purchased()
     availability = availability_tracker.current()
-    key = cache_key(
-        f"v{model.version_id}",
-        "personal",
-        strategy,
-        # Visitors without events share one cold-start entry.
-        f"c{state.customer_pk}.e{state.latest_event_pk}" if state.latest_event_pk else "c-",
-        f"p{product_id or '-'}",
-        f"w{weights[0]:g},{weights[1]:g}",
-        f"xp{int(exclude_purchased)}",
-        f"k{k}",
-        _exclude_part(exclude),
-        f"a{availability.digest}",
-    )
 
-    def compute() -> RecommendationList:
+    def key_of(*who: str) -> str:
+        return cache_key(
+            f"v{model.version_id}",
+            "personal",
+            strategy,
+            *who,
+            f"p{product_id or '-'}",
+            f"w{weights[0]:g},{weights[1]:g}",
+            f"xp{int(exclude_purchased)}",
+            f"k{k}",
+            _exclude_part(exclude),
+            f"a{availability.digest}",
+        )
+
+    def listing_of(history: CustomerHistory) -> RecommendationList:
         mask = availability_tracker.mask_for(model, availability)
         current_item, category, subject_id = None, None, None
         if product_id:
@@ -259,7 +272,6 @@ def recommendations_personal(
             else:
                 category = model.bundle.category_index(_product_or_404(product_id).category.name)
         banned = _indices(model, exclude)
-        history = customer_history(customer_pk=state.customer_pk) if state.latest_event_pk else CustomerHistory([], [])
         if exclude_purchased:
             banned = np.concatenate((banned, model.items_of_product_pks(history.purchased_product_pks)))
         found = model.blend(*weights).recommend(
@@ -272,11 +284,45 @@ def recommendations_personal(
         )
         return _listing(model, found, k=k, strategy=strategy, subject_id=subject_id)
 
-    return _cached(key, compute)
+    def cold_start() -> RecommendationList:
+        # No history: the same list for everyone, cached once for all of them.
+        return _cached(key_of("c-"), lambda: listing_of(CustomerHistory([], [])))
+
+    def compute() -> RecommendationList:
+        state = customer_state(customer=customer)
+        if not state.latest_event_pk:
+            return cold_start()
+        return listing_of(customer_history(customer_pk=state.customer_pk))
+
+    who, activity_keys = personal_subject(customer)
+    if not activity_keys:
+        return cold_start()
+    generation = activity_generation(keys=activity_keys)  # before any database read: see shop.activity
+    if generation is None:
+        # The cache cannot say which list is current: read the database and keep the list nowhere.
+        return compute()
+    return _cached(key_of(who, f"g{generation}"), compute)
+
+
+def personal_subject(customer: CustomerRef) -> tuple[str, tuple[str, ...]]:
+    """Return the key part naming whose list a request reads, and the activity keys whose tokens complete it.
+
+    An anonymous visitor (``a``) and a named customer (``c``) are different readers of the same
+    customer: only the anonymous one loses the history once a user claims it.
+    """
+    if customer.customer_id is not None:
+        return f"c{customer.customer_id}", (customer_activity_key(customer.customer_id),)
+    if customer.user_id is not None:
+        # Until the user has a customer of their own they read the visitor cookie's (see customer_state).
+        visitor_keys = (customer_activity_key(customer.visitor_id),) if customer.visitor_id else ()
+        return f"u{customer.user_id}.{customer.visitor_id or '-'}", (user_activity_key(customer.user_id), *visitor_keys)
+    if customer.visitor_id:
+        return f"a{customer.visitor_id}", (customer_activity_key(customer.visitor_id),)
+    return "c-", ()
 
 
 def customer_state(*, customer: CustomerRef) -> CustomerState:
-    """Return the customer a request means and their newest event, in one query.
+    """Return the customer a request means and their newest event, in one query (on a personal list's cache miss).
 
     The newest event is the first entry of the (customer, -timestamp) index. A signed-in
     user without a customer of their own yet reads the visitor cookie's customer; an
@@ -298,8 +344,8 @@ def customer_state(*, customer: CustomerRef) -> CustomerState:
 
 
 def _customer_state_row(column: str, value, *, unclaimed: bool = False) -> CustomerState | None:
-    # Written out rather than built by the ORM: it runs on every personal request, cache hit or
-    # not, and compiling the annotated queryset cost more than the query itself.
+    # Written out rather than built by the ORM: it runs on every personal cache miss, and
+    # compiling the annotated queryset cost more than the query itself.
     with connection.cursor() as cursor:
         cursor.execute(_customer_state_sql(column, unclaimed), [value])
         row = cursor.fetchone()

@@ -339,7 +339,7 @@ class LocalListCache:
     """A small per-process LRU of cached lists in front of Redis, for the hottest keys.
 
     Safe because a key names everything its list depends on (model version, parameters,
-    availability, the customer's newest event): an entry can only be as stale as the same
+    availability, the customer's activity token): an entry can only be as stale as the same
     entry in Redis, and lives no longer than the cache TTL. Values are shared: never mutate one.
     """
 

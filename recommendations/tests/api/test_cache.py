@@ -225,3 +225,26 @@ def test_with_redis_stopped_this_process_still_serves_its_hottest_lists(active_m
     again = api_client.get(url).json()
 
     assert (again["source"], again["results"]) == ("cache", first["results"])
+
+
+@pytest.mark.services
+def test_with_redis_stopped_for_you_reads_the_database_and_never_serves_a_stale_list(
+    active_model, api_client, own_redis, django_capture_on_commit_callbacks
+):
+    url = "/api/recommendations/for-you/"
+    with django_capture_on_commit_callbacks(execute=True):
+        api_client.post("/api/interactions/", {"product_id": "BOO0", "kind": "view"}, format="json")
+    books = api_client.get(url, {"k": 6}).json()
+    assert api_client.get(url, {"k": 6}).json()["source"] == "cache"  # held by Redis and this process
+
+    own_redis.terminate()
+    own_redis.wait(timeout=10)
+    with django_capture_on_commit_callbacks(execute=True):  # the activity token cannot change now
+        posted = api_client.post("/api/interactions/", {"product_id": "CAM0", "kind": "view"}, format="json")
+    responses = [api_client.get(url, {"k": 6}) for _ in range(2)]
+
+    assert posted.status_code == 201
+    assert [response.status_code for response in responses] == [200, 200]
+    assert [response.json()["source"] for response in responses] == ["model", "model"]  # kept nowhere meanwhile
+    assert {"CAM1", "CAM2", "CAM3"} & set(result_ids(responses[0]))
+    assert responses[0].json()["results"] != books["results"]

@@ -165,6 +165,19 @@ def test_feedback_shows_up_in_the_users_next_list(active_model, token_client):
     assert {item["product_id"] for item in after} == {"BOO1", "BOO2", "BOO3"} != {item["product_id"] for item in before}
 
 
+def test_feedback_gives_the_user_a_fresh_list_at_once(active_model, token_client, django_capture_on_commit_callbacks):
+    url = "/api/recommendations/for-you/"
+    before = token_client.get(url, {"customer_id": "U00", "k": 3}).json()
+    assert token_client.get(url, {"customer_id": "U00", "k": 3}).json()["source"] == "cache"
+
+    with django_capture_on_commit_callbacks(execute=True):
+        token_client.post("/feedback", {"user_id": "U00", "product_id": "BOO0", "action": "view"}, format="json")
+    after = token_client.get(url, {"customer_id": "U00", "k": 3}).json()
+
+    assert after["source"] == "model"
+    assert after["results"] != before["results"]
+
+
 @pytest.mark.parametrize(
     ("payload", "field", "code"),
     [
