@@ -294,7 +294,7 @@ def recommendations_personal(
             return cold_start()
         return listing_of(customer_history(customer_pk=state.customer_pk))
 
-    who, activity_keys = personal_subject(customer)
+    who, activity_keys = _personal_subject(customer)
     if not activity_keys:
         return cold_start()
     generation = activity_generation(keys=activity_keys)  # before any database read: see shop.activity
@@ -304,7 +304,7 @@ def recommendations_personal(
     return _cached(key_of(who, f"g{generation}"), compute)
 
 
-def personal_subject(customer: CustomerRef) -> tuple[str, tuple[str, ...]]:
+def _personal_subject(customer: CustomerRef) -> tuple[str, tuple[str, ...]]:
     """Return the key part naming whose list a request reads, and the activity keys whose tokens complete it.
 
     An anonymous visitor (``a``) and a named customer (``c``) are different readers of the same

@@ -31,9 +31,10 @@ from django.db import transaction
 
 from shop.models import Customer
 
-# Only needs to outlive the entries keyed by it (lists live 5 minutes by default): an expired
-# token is seeded again, which costs a recomputation, never correctness.
-ACTIVITY_TIMEOUT = 24 * 3600
+# A token only needs to outlive the entries keyed by it (recommendation lists live 5 minutes by
+# default): an expired one is seeded again, which costs a recomputation, never correctness, and
+# keeps the keys of one-time visitors from piling up.
+ACTIVITY_TIMEOUT = 3600
 USER_LOOKUP_BATCH_SIZE = 500
 
 

@@ -23,6 +23,7 @@ class VisitorMiddleware:
         visitor_id = request.get_signed_cookie(cookie_name, default=None, salt=VISITOR_COOKIE_SALT)
         is_new = visitor_id is None
         request.visitor_id = visitor_id or new_visitor_customer_id()
+        request.visitor_is_new = is_new  # an id minted now names no customer yet
 
         response = self.get_response(request)
 

@@ -19,7 +19,9 @@ def personal_list_customer(*, request: Request, customer_id: str | None, paramet
     """
     user = request.user
     signed_in = bool(user and user.is_authenticated)
-    own = CustomerRef(user_id=user.pk if signed_in else None, visitor_id=getattr(request, "visitor_id", None))
+    # A visitor id minted by this very request has no history: nothing to look up, no activity token to read.
+    visitor_id = None if getattr(request, "visitor_is_new", False) else getattr(request, "visitor_id", None)
+    own = CustomerRef(user_id=user.pk if signed_in else None, visitor_id=visitor_id)
     if not customer_id:
         return own
     if caller_may_name_customers(request):

@@ -46,25 +46,30 @@ def test_for_you_takes_three_queries_on_a_miss_and_none_on_a_hit(
         assert api_client.get("/api/recommendations/for-you/", {"product_id": "CAM0"}).json()["source"] == "cache"
 
 
-def test_a_new_visitors_for_you_takes_two_queries_on_a_miss_and_none_on_a_hit(
-    warm_process, api_client, django_assert_num_queries
-):
-    with django_assert_num_queries(2):  # no customer row yet, product rows
-        api_client.get("/api/recommendations/for-you/")
-
-    with django_assert_num_queries(0):
-        assert api_client.get("/api/recommendations/for-you/").json()["source"] == "cache"
-
-
-def test_a_second_new_visitor_shares_the_cold_start_list(warm_process, api_client, django_assert_num_queries):
+def test_a_new_visitor_reads_the_shared_cold_start_list_and_writes_no_token(warm_process, django_assert_num_queries):
+    from django.core.cache import cache
     from rest_framework.test import APIClient
 
-    first = api_client.get("/api/recommendations/for-you/").json()
+    from recommendations.tests.api.conftest import visitor_id_of
+    from shop.activity import customer_activity_key
 
-    with django_assert_num_queries(1):  # no customer row yet; the list is the first visitor's
-        second = APIClient().get("/api/recommendations/for-you/").json()
+    newcomer = APIClient()  # no visitor cookie yet
+    with django_assert_num_queries(1):  # product rows of the cold-start list
+        first = newcomer.get("/api/recommendations/for-you/").json()
+    with django_assert_num_queries(0):
+        another = APIClient().get("/api/recommendations/for-you/").json()
 
-    assert (second["source"], second["results"]) == ("cache", first["results"])
+    assert (another["source"], another["results"]) == ("cache", first["results"])
+    assert cache.get(customer_activity_key(visitor_id_of(newcomer))) is None
+
+
+def test_a_returning_visitor_without_history_takes_two_queries_on_a_miss_and_none_on_a_hit(
+    warm_process, api_client, django_assert_num_queries
+):
+    with django_assert_num_queries(2):  # no customer row yet, product rows of the cold-start list
+        api_client.get("/api/recommendations/for-you/")
+    with django_assert_num_queries(0):
+        assert api_client.get("/api/recommendations/for-you/").json()["source"] == "cache"
 
 
 def test_a_token_client_adds_only_the_token_lookup(warm_process, token_client, django_assert_num_queries):
@@ -83,6 +88,7 @@ def test_a_signed_in_shopper_adds_only_the_session_and_user(warm_process, django
     CustomerFactory(customer_id="user-reader", user=user)
     client = APIClient()
     client.force_login(user)
+    client.get("/api/recommendations/trending/")  # the visitor cookie arrives
     client.get("/api/recommendations/for-you/")
 
     with django_assert_num_queries(2):  # the session, the user
