@@ -15,9 +15,13 @@ holding keep-alive connections (http.client):
 
 - ``trivial``: ``GET /health``, a DRF view that touches nothing: the framework's ceiling;
 - ``similar uncached`` / ``for-you uncached``: a different product / returning customer on every
-  request, after deleting the ``rec:*`` cache keys, so every request computes its list;
+  request, after deleting the ``rec:*`` lists and ``activity:*`` tokens from the cache, so every
+  request seeds its customer's token and computes its list;
 - ``similar cached`` / ``for-you cached``: 100 products / customers asked once beforehand,
   then requested over and over (every response is checked to say ``"source":"cache"``).
+  A cached for-you reads the customer's activity token from Redis (``shop.activity``: one
+  round trip, no database query), which names the key, then the list from the worker's
+  own LRU; a cached similar needs no token.
 
 Customers are returning storefront visitors: each request carries a signed visitor cookie
 naming a demo customer, as the browser of that customer would. Latency is measured by the
@@ -275,6 +279,7 @@ def recommendation_cache_clear() -> None:
 
     if hasattr(cache, "delete_pattern"):
         cache.delete_pattern("rec:*")
+        cache.delete_pattern("activity:*")
     else:
         print("note: no Redis (REDIS_URL unset): each worker caches on its own and the uncached runs may hit", file=sys.stderr)
 
