@@ -17,7 +17,10 @@ cookie's, whose history they read until they have a customer of their own), ``a<
 token, and the next list is read from the database, which says the history is not theirs).
 When the cache cannot give the token (Redis down or hung), the list is computed from the
 database and cached nowhere, so it is never stale. Visitors without history share one
-cold-start entry (``c-``), which depends on no customer.
+cold-start entry (``c-``), which depends on no customer; a visitor whose cookie this very
+request minted goes straight to it (no token, no query). What can still be stale, for at most
+the TTL: a list whose bump was lost while the cache kept answering reads (one failed write),
+and a customer linked to a user or deleted outside the writers above (in the admin).
 
 Without an active model every list falls back to the store's popular products
 (``shop.selectors.product_list`` ordered by popularity), under ``rec:none:...`` keys.

@@ -16,6 +16,11 @@ no earlier list was cached under, so a lost key costs one recomputation and can 
 an older list back. When the cache cannot be read or written (Redis down or hung, which
 django-redis's ``IGNORE_EXCEPTIONS`` turns into defaults), :func:`activity_generation` says
 None and the caller must not use anything cached for that customer.
+
+Tokens are as shared as the cache is: with Redis every process sees every bump; with the
+local-memory cache (no REDIS_URL: one ``runserver`` process) a bump made by another process,
+such as the ``import_interactions`` command, reaches the web process's lists only when they
+expire.
 """
 
 from __future__ import annotations
