@@ -1,7 +1,9 @@
 """Recommendation endpoints: parse the query, call one selector, render the list with a request id."""
 
 import uuid
+from functools import lru_cache
 
+from django.http import QueryDict
 from django.utils.cache import patch_cache_control
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.permissions import AllowAny
@@ -40,9 +42,20 @@ UNKNOWN_PRODUCT = error("The store has no product with this id (`product_not_fou
 
 
 def query_params(serializer_class, request: Request) -> dict:
-    query = serializer_class(data=request.query_params)
+    """Return the validated query; the same query string is parsed once per process (a hot path)."""
+    items = tuple((key, tuple(values)) for key, values in sorted(request.query_params.lists()))
+    validated = _validated_query(serializer_class, items)
+    return {name: list(value) if isinstance(value, list) else value for name, value in validated.items()}
+
+
+@lru_cache(maxsize=1024)
+def _validated_query(serializer_class, items: tuple) -> dict:
+    data = QueryDict(mutable=True)
+    for key, values in items:
+        data.setlist(key, list(values))
+    query = serializer_class(data=data)
     query.is_valid(raise_exception=True)
-    return query.validated_data
+    return dict(query.validated_data)
 
 
 def listing_response(listing: RecommendationList, *, personal: bool = False) -> Response:
