@@ -41,3 +41,36 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if item.get_closest_marker("services") is not None:
             item.add_marker(skip)
+
+
+@pytest.fixture
+def api_client():
+    """A storefront visitor's API client (the visitor cookie arrives with the first response)."""
+    from rest_framework.test import APIClient
+
+    return APIClient()
+
+
+@pytest.fixture
+def token_client(db):
+    """A server-to-server client holding an API token."""
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    from shop.tests.factories import UserFactory
+
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=UserFactory(username='api-client')).key}")
+    return client
+
+
+@pytest.fixture
+def staff_client(db):
+    """An API client signed in as a staff member."""
+    from rest_framework.test import APIClient
+
+    from shop.tests.factories import UserFactory
+
+    client = APIClient()
+    client.force_login(UserFactory(username="staffer", staff=True))
+    return client

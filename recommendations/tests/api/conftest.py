@@ -8,14 +8,12 @@ from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.http import HttpRequest
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from recommendations.models import ModelVersion
 from recommendations.serving import serving_reset
 from recommendations.services import model_activate, model_train
 from shop.middleware import VISITOR_COOKIE_SALT
-from shop.tests.factories import UserFactory
 
 # The small store's trained artifact, kept after the first training so later tests only activate it.
 _trained_artifact: dict[str, bytes] = {}
@@ -52,28 +50,6 @@ def activate_trained_model() -> ModelVersion:
 def active_model(small_store) -> ModelVersion:
     """The small store with a trained, active model."""
     return activate_trained_model()
-
-
-@pytest.fixture
-def api_client() -> APIClient:
-    """A storefront visitor (the visitor cookie arrives with the first response)."""
-    return APIClient()
-
-
-@pytest.fixture
-def token_client(db) -> APIClient:
-    """A server-to-server client holding an API token."""
-    token = Token.objects.create(user=UserFactory(username="recommendation-client"))
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    return client
-
-
-@pytest.fixture
-def staff_client(db) -> APIClient:
-    client = APIClient()
-    client.force_login(UserFactory(username="staffer", staff=True))
-    return client
 
 
 def visitor_id_of(client: APIClient) -> str:

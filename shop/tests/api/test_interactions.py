@@ -329,7 +329,7 @@ def test_a_token_clients_event_without_customer_id_is_its_own(token_client, prod
     response = post(token_client, {"product_id": "P1", "kind": "view"})
 
     assert response.status_code == 201
-    assert Interaction.objects.get().customer.user.username == "recommender-service"
+    assert Interaction.objects.get().customer.user.username == "api-client"
 
 
 def test_staff_may_name_the_customer(staff_client, products):
