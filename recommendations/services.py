@@ -166,7 +166,7 @@ def _train_into(*, version: ModelVersion, on_step: StepCallback | None) -> Model
 
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"model-{version.pk}.npz"
-        training.bundle_save(result.bundle, path)
+        result.bundle.save(path)
         with path.open("rb") as handle:
             version.artifact.save(f"model-{version.pk}.npz", File(handle), save=False)
         version.artifact_bytes = path.stat().st_size

@@ -7,7 +7,6 @@ the engine's frames (``recommendations.engine.training`` documents their columns
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -116,10 +115,6 @@ def train_from_database(*, params: dict, on_step: Callable[[str, float], None] |
         metrics=metrics,
         cf_algorithm=str(choice.get("model", "")),
     )
-
-
-def bundle_save(bundle: ModelBundle, path: Path) -> None:
-    bundle.save(path)
 
 
 def evaluate_from_database(*, params: dict) -> dict:
