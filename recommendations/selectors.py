@@ -79,6 +79,7 @@ CANDIDATE_MARGIN = 8
 STRATEGY_CONTENT = "content"
 STRATEGY_ALSO_BOUGHT = "also_bought"
 STRATEGY_HYBRID = "hybrid"
+STRATEGY_CF = "cf"
 STRATEGY_TRENDING = "trending"
 STRATEGY_POPULAR = "popular"  # no active model: popular products from the database
 
@@ -132,7 +133,9 @@ class CustomerState:
 # -- public lists -------------------------------------------------------------------------
 
 
-def recommendations_similar(*, product_id: str, k: int, exclude: Sequence[str] = ()) -> RecommendationList:
+def recommendations_similar(
+    *, product_id: str, k: int, exclude: Sequence[str] = (), variant_digest: str | None = None
+) -> RecommendationList:
     """Return products like this one by their text (content neighbours), filled from its category.
 
     Raises ApiError 404 (`product_not_found`) for a product the store does not have.
@@ -141,7 +144,9 @@ def recommendations_similar(*, product_id: str, k: int, exclude: Sequence[str] =
     if model is None:
         return _popular_for_product(product_id=product_id, k=k, exclude=exclude, kind="similar")
     availability = availability_tracker.current()
-    key = cache_key(f"v{model.version_id}", "similar", product_id, f"k{k}", _exclude_part(exclude), f"a{availability.digest}")
+    key = cache_key(
+        f"v{model.version_id}", "similar", product_id, f"k{k}", _exclude_part(exclude), f"a{availability.digest}", *_variant_part(variant_digest)
+    )
 
     def compute() -> RecommendationList:
         mask = availability_tracker.mask_for(model, availability)
@@ -158,7 +163,9 @@ def recommendations_similar(*, product_id: str, k: int, exclude: Sequence[str] =
     return _cached(key, compute)
 
 
-def recommendations_also_bought(*, product_id: str, k: int, exclude: Sequence[str] = ()) -> RecommendationList:
+def recommendations_also_bought(
+    *, product_id: str, k: int, exclude: Sequence[str] = (), variant_digest: str | None = None
+) -> RecommendationList:
     """Return what customers who bought this product also bought (item CF on purchases), filled from its category.
 
     Raises ApiError 404 (`product_not_found`) for a product the store does not have.
@@ -167,7 +174,9 @@ def recommendations_also_bought(*, product_id: str, k: int, exclude: Sequence[st
     if model is None:
         return _popular_for_product(product_id=product_id, k=k, exclude=exclude, kind="also-bought")
     availability = availability_tracker.current()
-    key = cache_key(f"v{model.version_id}", "also-bought", product_id, f"k{k}", _exclude_part(exclude), f"a{availability.digest}")
+    key = cache_key(
+        f"v{model.version_id}", "also-bought", product_id, f"k{k}", _exclude_part(exclude), f"a{availability.digest}", *_variant_part(variant_digest)
+    )
 
     def compute() -> RecommendationList:
         mask = availability_tracker.mask_for(model, availability)
@@ -185,7 +194,9 @@ def recommendations_also_bought(*, product_id: str, k: int, exclude: Sequence[st
     return _cached(key, compute)
 
 
-def recommendations_trending(*, category: str | None, k: int, exclude: Sequence[str] = ()) -> RecommendationList:
+def recommendations_trending(
+    *, category: str | None, k: int, exclude: Sequence[str] = (), variant_digest: str | None = None
+) -> RecommendationList:
     """Return the trending products (time-decayed events), of a category and its sub-categories if given.
 
     Raises ApiError 400 (`unknown_category`, field `category`) for a slug the store does not have.
@@ -195,7 +206,8 @@ def recommendations_trending(*, category: str | None, k: int, exclude: Sequence[
         return _popular(category=category, k=k, exclude=exclude, key_parts=("trending", category or "all"))
     availability = availability_tracker.current()
     key = cache_key(
-        f"v{model.version_id}", "trending", category or "all", f"k{k}", _exclude_part(exclude), f"a{availability.digest}"
+        f"v{model.version_id}", "trending", category or "all", f"k{k}", _exclude_part(exclude), f"a{availability.digest}",
+        *_variant_part(variant_digest),
     )
 
     def compute() -> RecommendationList:
@@ -215,6 +227,64 @@ def recommendations_trending(*, category: str | None, k: int, exclude: Sequence[
     return _cached(key, compute)
 
 
+def recommendations_popular(
+    *, k: int, exclude: Sequence[str] = (), product_id: str | None = None, variant_digest: str | None = None
+) -> RecommendationList:
+    """Return the store's popular available products, read from the database (no model needed).
+
+    The page's product is left out. Raises ApiError 404 for a product the store does not have.
+    """
+    if product_id:
+        _product_or_404(product_id)
+    exclude = [*exclude, *([product_id] if product_id else [])]
+    return _popular(category=None, k=k, exclude=exclude, key_parts=("popular", *_variant_part(variant_digest)))
+
+
+# Product placements (a product page) and personal placements (home, cart, order) read a
+# variant's strategy differently: "content" on a product page is its similar products,
+# elsewhere the customer's list ranked by content alone.
+PLACEMENT_KIND_PRODUCT = "product"
+PLACEMENT_KIND_PERSONAL = "personal"
+
+
+def recommendations_for_config(
+    *,
+    config: dict,
+    variant_digest: str,
+    placement_kind: str,
+    customer: CustomerRef,
+    product_id: str | None,
+    k: int,
+    exclude: Sequence[str] = (),
+) -> RecommendationList:
+    """Return the list an experiment variant's serving config asks for.
+
+    ``config``: a validated serving config (``strategy``, ``w_content``, ``w_cf``, ``options``).
+    """
+    strategy = config["strategy"]
+    options = config.get("options") or {}
+    if strategy == STRATEGY_TRENDING:
+        return recommendations_trending(category=None, k=k, exclude=[*exclude, *([product_id] if product_id else [])], variant_digest=variant_digest)
+    if strategy == STRATEGY_POPULAR:
+        return recommendations_popular(k=k, exclude=exclude, product_id=product_id, variant_digest=variant_digest)
+    if placement_kind == PLACEMENT_KIND_PRODUCT and product_id and strategy == STRATEGY_CONTENT:
+        return recommendations_similar(product_id=product_id, k=k, exclude=exclude, variant_digest=variant_digest)
+    if placement_kind == PLACEMENT_KIND_PRODUCT and product_id and strategy == STRATEGY_CF:
+        return recommendations_also_bought(product_id=product_id, k=k, exclude=exclude, variant_digest=variant_digest)
+    weights = {STRATEGY_CONTENT: (1.0, 0.0), STRATEGY_CF: (0.0, 1.0)}.get(strategy, (config.get("w_content"), config.get("w_cf")))
+    return recommendations_personal(
+        customer=customer,
+        k=k,
+        product_id=product_id,
+        exclude=exclude,
+        w_content=weights[0],
+        w_cf=weights[1],
+        strategy=strategy,
+        exclude_purchased=options.get("exclude_purchased"),
+        variant_digest=variant_digest,
+    )
+
+
 # -- personal lists -----------------------------------------------------------------------
 
 
@@ -227,13 +297,16 @@ def recommendations_personal(
     w_content: float | None = None,
     w_cf: float | None = None,
     strategy: str = STRATEGY_HYBRID,
+    exclude_purchased: bool | None = None,
+    variant_digest: str | None = None,
 ) -> RecommendationList:
     """Return a customer's list from their interactions up to this request, with the cold-start chain.
 
     History -> CF and content neighbours of their recent products (``product_id``, the page
     they are on, counts as the most recent); no history -> the product's neighbours;
     nothing -> trending. Weights default to the model's own. Products they saw are left
-    out, and products they bought unless staff turned ``exclude_purchased`` off.
+    out, and products they bought unless staff turned ``exclude_purchased`` off (or an
+    experiment variant says otherwise).
     The key names the customer's activity token, so the list changes with every new event.
     Raises ApiError 404 for a named customer or a product the store does not have.
     """
@@ -248,7 +321,8 @@ def recommendations_personal(
         float(model.hybrid.w_content if w_content is None else w_content),
         float(model.hybrid.w_cf if w_cf is None else w_cf),
     )
-    exclude_purchased = serving_exclude_purchased()
+    if exclude_purchased is None:
+        exclude_purchased = serving_exclude_purchased()
     availability = availability_tracker.current()
 
     def key_of(*who: str) -> str:
@@ -263,6 +337,7 @@ def recommendations_personal(
             f"k{k}",
             _exclude_part(exclude),
             f"a{availability.digest}",
+            *_variant_part(variant_digest),
         )
 
     def listing_of(history: CustomerHistory) -> RecommendationList:
@@ -430,6 +505,11 @@ def _cached(key: str, compute: Callable[[], RecommendationList]) -> Recommendati
     cache.set(key, value, timeout=cache_timeout())
     local_list_cache.set(key, value, timeout=cache_timeout())
     return listing
+
+
+def _variant_part(variant_digest: str | None) -> tuple[str, ...]:
+    """The key part naming an experiment variant's serving config (none outside experiments)."""
+    return (f"e{variant_digest}",) if variant_digest else ()
 
 
 def _exclude_part(exclude: Sequence[str]) -> str:

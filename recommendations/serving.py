@@ -376,11 +376,16 @@ class LocalListCache:
 local_list_cache = LocalListCache()
 
 
+serving_reset_hooks: list[Callable[[], None]] = []  # other per-process serving state (the experiments app's)
+
+
 def serving_reset() -> None:
-    """Forget the loaded model, availability and local lists (tests; a process never needs it)."""
+    """Forget the loaded model, availability, local lists and registered state (tests; a process never needs it)."""
     active_model_holder.reset()
     availability_tracker.reset()
     local_list_cache.clear()
+    for hook in serving_reset_hooks:
+        hook()
 
 
 def cache_key(*parts: object) -> str:

@@ -13,6 +13,7 @@ from django.utils import timezone
 from config.api_errors import ApiError
 from shop.activity import customer_activity_bump_on_commit
 from shop.models import Customer, Interaction, Order, OrderLine, Product
+from shop.signals import customer_merged
 
 
 def customer_get_or_create(*, customer_id: str) -> Customer:
@@ -63,6 +64,7 @@ def customer_for_request(*, request) -> Customer:
             return own
         if visitor is not None and visitor.pk != own.pk:
             visitor.interactions.update(customer=own)
+            customer_merged.send(sender=Customer, source=visitor, target=own)
             visitor.delete()
             # Merged: the user's lists gain the visitor's history; the visitor's id names nobody now.
             customer_activity_bump_on_commit(customer_ids=[visitor.customer_id, own.customer_id], user_ids=[user.pk])

@@ -4,6 +4,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from experiments.models import Placement
+
 MAX_K = 100
 DEFAULT_K = 10
 MAX_EXCLUDED = 100
@@ -51,8 +53,40 @@ class ListQuerySerializer(serializers.Serializer):
     )
 
 
-class PersonalListQuerySerializer(ListQuerySerializer):
-    """Query parameters of a personal list."""
+class PlacedListQuerySerializer(ListQuerySerializer):
+    """Query parameters of a list shown in a storefront placement, where an experiment may run."""
+
+    default_placement = ""
+
+    placement = serializers.ChoiceField(
+        choices=Placement.choices, required=False, help_text="Where the list is shown; an experiment running there decides the list."
+    )
+    variant = serializers.RegexField(
+        r"^[-a-zA-Z0-9_]{1,64}:[-a-zA-Z0-9_]{1,64}$",
+        required=False,
+        max_length=129,
+        help_text="Staff and API-token clients only: `<experiment>:<variant>` shows that variant (QA); never stored or counted.",
+    )
+
+    def validate(self, attrs):
+        attrs.setdefault("placement", self.default_placement)
+        return attrs
+
+
+class ProductListQuerySerializer(PlacedListQuerySerializer):
+    """Query parameters of a product page's list."""
+
+
+class SimilarListQuerySerializer(ProductListQuerySerializer):
+    default_placement = Placement.PRODUCT_SIMILAR
+
+
+class AlsoBoughtListQuerySerializer(ProductListQuerySerializer):
+    default_placement = Placement.PRODUCT_ALSO_BOUGHT
+
+
+class CustomerListQuerySerializer(ListQuerySerializer):
+    """Query parameters naming whose list, and the page's product."""
 
     customer_id = serializers.CharField(
         required=False,
@@ -66,19 +100,57 @@ class PersonalListQuerySerializer(ListQuerySerializer):
     )
 
 
-class HybridListQuerySerializer(PersonalListQuerySerializer):
-    """Query parameters of an explicit blend."""
+class PersonalListQuerySerializer(CustomerListQuerySerializer, PlacedListQuerySerializer):
+    """Query parameters of a personal list."""
 
-    w_content = serializers.FloatField(
-        required=False, min_value=0, max_value=1, help_text="Weight of content similarity, 0 to 1 (default: the model's)."
+    default_placement = Placement.HOME_FOR_YOU
+
+
+def blend_weight_field(what: str) -> serializers.FloatField:
+    """A blend weight, 0 to 1; absent or null means the model's own (the API's and experiment variants' rule)."""
+    return serializers.FloatField(
+        required=False, allow_null=True, min_value=0, max_value=1, help_text=f"Weight of {what}, 0 to 1 (default: the model's)."
     )
-    w_cf = serializers.FloatField(
-        required=False, min_value=0, max_value=1, help_text="Weight of collaborative filtering, 0 to 1 (default: the model's)."
+
+
+class HybridListQuerySerializer(CustomerListQuerySerializer):
+    """Query parameters of an explicit blend (never part of an experiment: the caller chose the weights)."""
+
+    w_content = blend_weight_field("content similarity")
+    w_cf = blend_weight_field("collaborative filtering")
+
+
+SERVING_STRATEGIES = ["hybrid", "content", "cf", "trending", "popular"]
+SERVING_OPTIONS = {"exclude_purchased": bool}
+
+
+class ServingConfigSerializer(serializers.Serializer):
+    """How a list is made: the strategy, its blend weights and other engine options (experiment variants)."""
+
+    strategy = serializers.ChoiceField(choices=SERVING_STRATEGIES)
+    w_content = blend_weight_field("content similarity")
+    w_cf = blend_weight_field("collaborative filtering")
+    options = serializers.DictField(
+        required=False, default=dict, help_text='Other serving options: {"exclude_purchased": true|false}.'
     )
 
+    def validate_options(self, value: dict) -> dict:
+        errors = {}
+        for name, option in value.items():
+            wanted = SERVING_OPTIONS.get(name)
+            if wanted is None:
+                errors[name] = [f"Unknown option; known: {', '.join(sorted(SERVING_OPTIONS))}."]
+            elif not isinstance(option, wanted):
+                errors[name] = [f"Must be {wanted.__name__}."]
+        if errors:
+            raise serializers.ValidationError(errors)
+        return value
 
-class TrendingListQuerySerializer(ListQuerySerializer):
+
+class TrendingListQuerySerializer(PlacedListQuerySerializer):
     """Query parameters of the trending list."""
+
+    default_placement = Placement.HOME_TRENDING
 
     category = serializers.SlugField(
         required=False, max_length=140, help_text="Category slug; its sub-categories' products are included."
@@ -103,9 +175,11 @@ class RecommendationListSerializer(serializers.Serializer):
 
     results = RecommendedProductSerializer(many=True)
     strategy = serializers.ChoiceField(
-        choices=["content", "also_bought", "hybrid", "trending", "popular"],
+        choices=["content", "also_bought", "hybrid", "cf", "trending", "popular"],
         help_text="popular: no model is active yet; the store's popular products.",
     )
     model_version = serializers.IntegerField(allow_null=True, help_text="The model version that ranked the list.")
     source = serializers.ChoiceField(choices=["model", "cache"], help_text="Computed now, or read from the cache.")
     request_id = serializers.CharField(help_text="Send it back in events' context to attribute clicks and purchases.")
+    experiment = serializers.CharField(allow_null=True, help_text="The experiment that decided this list, or null.")
+    variant = serializers.CharField(allow_null=True, help_text="The experiment's variant this visitor sees, or null.")

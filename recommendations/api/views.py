@@ -1,6 +1,8 @@
 """Recommendation endpoints: parse the query, call one selector, render the list with a request id."""
 
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 
 from django.http import QueryDict
@@ -11,24 +13,30 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api_errors import ErrorSerializer
+from config.api_errors import ApiError, ErrorSerializer
+from experiments.serving import Arm, arm_for_request, arm_forced, subject_for_request
 from recommendations.api.permissions import personal_list_customer
 from recommendations.api.serializers import (
+    AlsoBoughtListQuerySerializer,
     HybridListQuerySerializer,
-    ListQuerySerializer,
     PersonalListQuerySerializer,
     RecommendationListSerializer,
+    SimilarListQuerySerializer,
     TrendingListQuerySerializer,
 )
 from recommendations.health import HealthReportSerializer, health_report
 from recommendations.selectors import (
+    PLACEMENT_KIND_PERSONAL,
+    PLACEMENT_KIND_PRODUCT,
+    CustomerRef,
     RecommendationList,
     recommendations_also_bought,
+    recommendations_for_config,
     recommendations_personal,
     recommendations_similar,
     recommendations_trending,
 )
-from shop.api.authentication import CATALOG_AUTHENTICATION
+from shop.api.authentication import CATALOG_AUTHENTICATION, caller_may_name_customers
 
 
 def error(description: str) -> OpenApiResponse:
@@ -58,19 +66,89 @@ def _validated_query(serializer_class, items: tuple) -> dict:
     return dict(query.validated_data)
 
 
-def listing_response(listing: RecommendationList, *, personal: bool = False) -> Response:
-    """Render a list with a fresh request id (never cached: it names this response)."""
+QA_REQUEST_PREFIX = "qa-"
+QA_NOT_ALLOWED = "Only API-token clients and staff may choose a variant."
+
+
+@dataclass(frozen=True)
+class PlacedList:
+    """A list served in a placement: the list, its request id, and the experiment arm that decided it (if any)."""
+
+    listing: RecommendationList
+    request_id: str
+    arm: Arm | None = None
+
+
+def placed_list(
+    request: Request,
+    query: dict,
+    *,
+    customer: CustomerRef,
+    default: Callable[[], RecommendationList],
+    product_id: str | None = None,
+) -> PlacedList:
+    """Serve the list of ``query["placement"]``: the experiment's variant there if one runs for this visitor, else ``default``.
+
+    The request id is minted first, since the first exposure stores it with the assignment.
+    ``?variant=<experiment>:<variant>`` (staff and token clients) forces a variant; its request
+    id starts with ``qa-`` and nothing is stored or counted.
+    """
+    placement = query["placement"]
+    if query.get("variant"):
+        arm = _forced_arm(request, placement, query["variant"])
+        request_id = QA_REQUEST_PREFIX + uuid.uuid4().hex
+    else:
+        request_id = uuid.uuid4().hex
+        subject = subject_for_request(request=request, customer=customer)
+        arm = arm_for_request(placement=placement, subject=subject, request_id=request_id)
+    if arm is None:
+        return PlacedList(default(), request_id)
+    listing = recommendations_for_config(
+        config=arm.config,
+        variant_digest=arm.digest,
+        placement_kind=PLACEMENT_KIND_PRODUCT if placement.startswith("product_") else PLACEMENT_KIND_PERSONAL,
+        customer=customer,
+        product_id=product_id,
+        k=query["k"],
+        exclude=query["exclude"],
+    )
+    return PlacedList(listing, request_id, arm)
+
+
+def _forced_arm(request: Request, placement: str, forced: str) -> Arm:
+    if not caller_may_name_customers(request):
+        raise ApiError(f"variant: {QA_NOT_ALLOWED}", code="variant_not_allowed", fields={"variant": [QA_NOT_ALLOWED]}, status_code=403)
+    experiment_key, variant_key = forced.split(":", 1)
+    try:
+        return arm_forced(placement=placement, experiment_key=experiment_key, variant_key=variant_key)
+    except LookupError as exc:
+        raise ApiError(f"variant: {exc}", code="unknown_variant", fields={"variant": [str(exc)]}) from None
+
+
+def listing_response(placed: PlacedList, *, personal: bool = False) -> Response:
+    """Render a list with its request id (never cached: it names this response) and its experiment arm."""
+    listing, arm = placed.listing, placed.arm
     response = Response({
         "results": listing.results,
         "strategy": listing.strategy,
         "model_version": listing.model_version,
         "source": listing.source,
-        "request_id": uuid.uuid4().hex,
+        "request_id": placed.request_id,
+        "experiment": arm.experiment if arm else None,
+        "variant": arm.variant if arm else None,
     })
-    if personal:
+    if personal or arm is not None:
         patch_cache_control(response, private=True)
     return response
 
+
+PRODUCT_LIST_RESPONSES = {
+    200: RecommendationListSerializer,
+    400: BAD_PARAMETER,
+    401: BAD_TOKEN,
+    403: error("`variant` was given by a caller who is neither an API-token client nor staff (`variant_not_allowed`)."),
+    404: UNKNOWN_PRODUCT,
+}
 
 class RecommendationView(APIView):
     """Base for the recommendation lists: public, token or session callers, JSON only."""
@@ -84,12 +162,19 @@ class SimilarView(RecommendationView):
 
     @extend_schema(
         operation_id="recommendations_similar",
-        parameters=[PRODUCT_PATH, ListQuerySerializer],
-        responses={200: RecommendationListSerializer, 400: BAD_PARAMETER, 401: BAD_TOKEN, 404: UNKNOWN_PRODUCT},
+        parameters=[PRODUCT_PATH, SimilarListQuerySerializer],
+        responses=PRODUCT_LIST_RESPONSES,
     )
     def get(self, request: Request, product_id: str) -> Response:
-        query = query_params(ListQuerySerializer, request)
-        return listing_response(recommendations_similar(product_id=product_id, k=query["k"], exclude=query["exclude"]))
+        query = query_params(SimilarListQuerySerializer, request)
+        placed = placed_list(
+            request,
+            query,
+            customer=personal_list_customer(request=request, customer_id=None),
+            product_id=product_id,
+            default=lambda: recommendations_similar(product_id=product_id, k=query["k"], exclude=query["exclude"]),
+        )
+        return listing_response(placed)
 
 
 class AlsoBoughtView(RecommendationView):
@@ -97,21 +182,27 @@ class AlsoBoughtView(RecommendationView):
 
     @extend_schema(
         operation_id="recommendations_also_bought",
-        parameters=[PRODUCT_PATH, ListQuerySerializer],
-        responses={200: RecommendationListSerializer, 400: BAD_PARAMETER, 401: BAD_TOKEN, 404: UNKNOWN_PRODUCT},
+        parameters=[PRODUCT_PATH, AlsoBoughtListQuerySerializer],
+        responses=PRODUCT_LIST_RESPONSES,
     )
     def get(self, request: Request, product_id: str) -> Response:
-        query = query_params(ListQuerySerializer, request)
-        listing = recommendations_also_bought(product_id=product_id, k=query["k"], exclude=query["exclude"])
-        return listing_response(listing)
+        query = query_params(AlsoBoughtListQuerySerializer, request)
+        placed = placed_list(
+            request,
+            query,
+            customer=personal_list_customer(request=request, customer_id=None),
+            product_id=product_id,
+            default=lambda: recommendations_also_bought(product_id=product_id, k=query["k"], exclude=query["exclude"]),
+        )
+        return listing_response(placed)
 
 
 PERSONAL_RESPONSES = {
     200: RecommendationListSerializer,
     400: BAD_PARAMETER,
     401: BAD_TOKEN,
-    403: error("customer_id names another customer and the caller is neither an API-token client nor staff "
-               "(`customer_id_not_allowed`)."),
+    403: error("customer_id names another customer, or `variant` is given, and the caller is neither an API-token "
+               "client nor staff (`customer_id_not_allowed`, `variant_not_allowed`)."),
     404: error("No such customer (`customer_not_found`) or product (`product_not_found`)."),
 }  # fmt: skip
 
@@ -127,10 +218,15 @@ class ForYouView(RecommendationView):
     def get(self, request: Request) -> Response:
         query = query_params(PersonalListQuerySerializer, request)
         customer = personal_list_customer(request=request, customer_id=query.get("customer_id"))
-        listing = recommendations_personal(
-            customer=customer, k=query["k"], product_id=query.get("product_id") or None, exclude=query["exclude"]
+        product_id = query.get("product_id") or None
+        placed = placed_list(
+            request,
+            query,
+            customer=customer,
+            product_id=product_id,
+            default=lambda: recommendations_personal(customer=customer, k=query["k"], product_id=product_id, exclude=query["exclude"]),
         )
-        return listing_response(listing, personal=True)
+        return listing_response(placed, personal=True)
 
 
 class HybridView(RecommendationView):
@@ -152,7 +248,7 @@ class HybridView(RecommendationView):
             w_content=query.get("w_content"),
             w_cf=query.get("w_cf"),
         )
-        return listing_response(listing, personal=True)
+        return listing_response(PlacedList(listing, uuid.uuid4().hex), personal=True)
 
 
 class TrendingView(RecommendationView):
@@ -166,8 +262,11 @@ class TrendingView(RecommendationView):
     )  # fmt: skip
     def get(self, request: Request) -> Response:
         query = query_params(TrendingListQuerySerializer, request)
-        listing = recommendations_trending(category=query.get("category"), k=query["k"], exclude=query["exclude"])
-        return listing_response(listing)
+        default = lambda: recommendations_trending(category=query.get("category"), k=query["k"], exclude=query["exclude"])  # noqa: E731
+        if query.get("category"):  # a category's list is a catalog page's, not the placement's
+            return listing_response(PlacedList(default(), uuid.uuid4().hex))
+        placed = placed_list(request, query, customer=personal_list_customer(request=request, customer_id=None), default=default)
+        return listing_response(placed)
 
 
 class HealthView(APIView):

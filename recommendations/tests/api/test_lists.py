@@ -16,7 +16,8 @@ BOOKS = {"BOO0", "BOO1", "BOO2", "BOO3"}
 
 
 def assert_list_shape(body: dict, *, strategy: str, model_version, source: str = "model") -> None:
-    assert set(body) == {"results", "strategy", "model_version", "source", "request_id"}
+    assert set(body) == {"results", "strategy", "model_version", "source", "request_id", "experiment", "variant"}
+    assert body["experiment"] is None and body["variant"] is None  # no experiment runs in these tests
     assert body["strategy"] == strategy
     assert body["model_version"] == model_version
     assert body["source"] == source

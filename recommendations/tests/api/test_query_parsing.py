@@ -17,7 +17,7 @@ def test_the_same_query_parses_to_equal_but_separate_values():
     first = parse("/?k=5&exclude=P1,P2")
     first["exclude"].append("P3")
     second = parse("/?exclude=P1,P2&k=5")
-    assert second == {"k": 5, "exclude": ["P1", "P2"]}
+    assert second == {"k": 5, "exclude": ["P1", "P2"], "placement": "home_for_you"}
 
 
 def test_a_bad_query_is_refused_every_time():
