@@ -15,6 +15,7 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("api/", include("shop.api.urls")),
     path("api/", include("recommendations.api.urls")),
+    path("api/", include("experiments.api.urls")),
     path("", include("recommendations.compat")),
     path("", include("shop.urls")),
     # Any other /api/ path is a 404 in the API's error shape (a path without its final slash is

@@ -1,0 +1,152 @@
+"""Reads for experiments: per-visitor outcomes from stored rows, in one set-based query.
+
+Who is analysed: every assigned visitor (an assignment is stored at the first list served in
+the placement, so every one of them was exposed). What counts, between their assignment and
+the end of the experiment (``stopped_at``, else now):
+
+- impressions: lists of the experiment they saw (``Impression`` rows, half visible for 1 s);
+- clicks: click events whose context names the experiment (the storefront sends the list's
+  request id, experiment and variant with every click; QA previews, ``qa-`` request ids, never count);
+- add-to-cart: add-to-cart events of a clicked product within ``cart_window_hours`` after the click;
+- orders and revenue: order lines of a clicked product in orders placed within
+  ``purchase_window_days`` after the click (quantity x unit price paid), each line once;
+- pre-period activity: the visitor's events in the 14 days before assignment (CUPED's covariate).
+
+The variant is always the stored assignment's, never what a client said.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+from django.db import connection
+from django.utils import timezone
+
+from experiments.models import Assignment, Experiment, Impression
+from shop.models import Interaction, Order, OrderLine
+
+PRE_PERIOD_DAYS = 14
+
+
+@dataclass(frozen=True)
+class VisitorOutcomes:
+    """One entry per analysed visitor, aligned arrays (numpy), ready for vectorised statistics."""
+
+    variant_pk: np.ndarray  # int64
+    assigned_at: np.ndarray  # float64, epoch seconds
+    impressions: np.ndarray  # float64 counts
+    clicks: np.ndarray
+    carts: np.ndarray
+    orders: np.ndarray
+    revenue: np.ndarray
+    pre_activity: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.variant_pk.size)
+
+    def of_variant(self, pk: int) -> np.ndarray:
+        return self.variant_pk == pk
+
+
+def experiment_end(experiment: Experiment, *, now: datetime | None = None) -> datetime:
+    """The moment after which nothing counts: the stop, else now."""
+    return experiment.stopped_at or now or timezone.now()
+
+
+def experiment_visitor_outcomes(*, experiment: Experiment, end: datetime | None = None) -> VisitorOutcomes:
+    """Return every assigned visitor's outcomes (one query; SQL aggregates, no loop over events)."""
+    end = end or experiment_end(experiment)
+    limit = connection.ops.adapt_datetimefield_value(end)
+    params = [
+        experiment.pk,  # a
+        experiment.key, limit,  # clk
+        experiment.pk, limit,  # imp
+        limit,  # carts
+        limit,  # lines
+    ]  # fmt: skip
+    sql = _outcomes_sql(int(experiment.cart_window_hours) * 3600, int(experiment.purchase_window_days) * 86400)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    if not rows:
+        empty = np.zeros(0)
+        return VisitorOutcomes(np.zeros(0, dtype=np.int64), *([empty] * 7))
+    table = np.array(rows, dtype=np.float64)
+    return VisitorOutcomes(table[:, 0].astype(np.int64), *(table[:, column] for column in range(1, 8)))
+
+
+@functools.cache
+def _outcomes_sql(cart_seconds: int, purchase_seconds: int) -> str:
+    name = connection.ops.quote_name
+    interactions, impressions = name(Interaction._meta.db_table), name(Impression._meta.db_table)
+    assignments, orders, lines = name(Assignment._meta.db_table), name(Order._meta.db_table), name(OrderLine._meta.db_table)
+    sql = f"""
+WITH a AS (
+  SELECT customer_id, variant_id, assigned_at FROM {assignments} WHERE experiment_id = %s
+),
+clk AS (
+  SELECT x.customer_id, x.product_id, x.timestamp AS ts
+  FROM {interactions} x JOIN a ON a.customer_id = x.customer_id
+  WHERE x.kind = 'click' AND {_json_text("x.context", "experiment")} = %s
+    AND x.timestamp >= a.assigned_at AND x.timestamp <= %s
+    AND COALESCE({_json_text("x.context", "request_id")}, '') NOT LIKE 'qa-%%'
+),
+imp AS (
+  SELECT i.customer_id, COUNT(*) AS n FROM {impressions} i JOIN a ON a.customer_id = i.customer_id
+  WHERE i.experiment_id = %s AND i.timestamp <= %s GROUP BY i.customer_id
+),
+clicks AS (SELECT customer_id, COUNT(*) AS n FROM clk GROUP BY customer_id),
+carts AS (
+  SELECT x.customer_id, COUNT(DISTINCT x.id) AS n
+  FROM clk JOIN {interactions} x ON x.customer_id = clk.customer_id AND x.product_id = clk.product_id
+  WHERE x.kind = 'add_to_cart' AND x.timestamp >= clk.ts AND x.timestamp <= {_plus_seconds("clk.ts", cart_seconds)}
+    AND x.timestamp <= %s
+  GROUP BY x.customer_id
+),
+bought AS (
+  SELECT DISTINCT o.customer_id, o.id AS order_id, l.id AS line_id, l.quantity * l.unit_price AS revenue
+  FROM clk JOIN {orders} o ON o.customer_id = clk.customer_id
+  JOIN {lines} l ON l.order_id = o.id AND l.product_id = clk.product_id
+  WHERE o.created_at >= clk.ts AND o.created_at <= {_plus_seconds("clk.ts", purchase_seconds)} AND o.created_at <= %s
+),
+purchases AS (
+  SELECT customer_id, COUNT(DISTINCT order_id) AS orders, SUM(revenue) AS revenue FROM bought GROUP BY customer_id
+),
+pre AS (
+  SELECT x.customer_id, COUNT(*) AS n FROM {interactions} x JOIN a ON a.customer_id = x.customer_id
+  WHERE x.timestamp >= {_plus_seconds("a.assigned_at", -PRE_PERIOD_DAYS * 86400)} AND x.timestamp < a.assigned_at
+  GROUP BY x.customer_id
+)
+SELECT a.variant_id, {_epoch_seconds("a.assigned_at")}, COALESCE(imp.n, 0), COALESCE(clicks.n, 0),
+       COALESCE(carts.n, 0), COALESCE(purchases.orders, 0), COALESCE(purchases.revenue, 0), COALESCE(pre.n, 0)
+FROM a
+LEFT JOIN imp ON imp.customer_id = a.customer_id
+LEFT JOIN clicks ON clicks.customer_id = a.customer_id
+LEFT JOIN carts ON carts.customer_id = a.customer_id
+LEFT JOIN purchases ON purchases.customer_id = a.customer_id
+LEFT JOIN pre ON pre.customer_id = a.customer_id
+"""
+    return sql
+
+
+def _json_text(column: str, key: str) -> str:
+    if connection.vendor == "postgresql":
+        return f"({column} ->> '{key}')"
+    return f"json_extract({column}, '$.{key}')"
+
+
+def _plus_seconds(column: str, seconds: int) -> str:
+    seconds = int(seconds)
+    if connection.vendor == "postgresql":
+        return f"({column} + interval '{seconds} seconds')"
+    # SQLite keeps datetimes as 'YYYY-MM-DD HH:MM:SS.ffffff' text (UTC); %% survives parameter substitution.
+    return f"strftime('%%Y-%%m-%%d %%H:%%M:%%f', {column}, '{seconds:+d} seconds')"
+
+
+def _epoch_seconds(column: str) -> str:
+    if connection.vendor == "postgresql":
+        return f"EXTRACT(EPOCH FROM {column})::double precision"
+    return f"((julianday({column}) - 2440587.5) * 86400.0)"
