@@ -5,7 +5,7 @@ Paths and shapes (no trailing slash, as Flask served them)::
     GET  /recommend/content/<product_id>?top_k=10                        -> {"results": [item, ...]}
     GET  /recommend/user/<user_id>?top_k=10                              -> {"results": [item, ...]}
     GET  /recommend/hybrid?user_id=&product_id=&top_k=&w_content=&w_cf=  -> {"results": [item, ...]}
-    GET  /recommend/ab?user_id=&product_id=&top_k=                       -> {"variant": "content"|"hybrid", "results": [...]}
+    GET  /recommend/ab?user_id=&product_id=&top_k=&experiment=           -> {"variant": "...", "results": [...], "source": "model"|"cache"}
     POST /feedback {"user_id", "product_id", "action", "ts"}              -> {"status": "received"}
     GET  /health                                                          -> {"status": "ok"}
 
@@ -21,9 +21,11 @@ list: trending), so a user the store has not seen yet gets a list, not an error.
 API token (``Authorization: Token ...``) or a staff session; a storefront visitor may name
 only their own visitor id.
 
-``/recommend/ab`` splits users 50/50 by a SHA-256 of ``user_id`` (stable across processes and
-restarts) between ``content`` (content-only blend) and ``hybrid`` (the model's blend), until
-the experiments app assigns variants.
+``/recommend/ab`` is a thin view over a real experiment (the ``experiments`` app): the one
+named by ``experiment``, else the one running on the ``home_for_you`` placement. The user is
+assigned (and stored, sticky) like any storefront visitor, and the list is that variant's;
+``variant`` is the variant's key, or null when no experiment runs (the list is then the
+placement's default). ``request_id`` and ``experiment`` are added so clicks can be attributed.
 
 ``/feedback`` stores the event as an Interaction (``action`` accepts the canonical kinds and
 their aliases, see ``shop.kinds``; ``ts`` is ISO 8601 or unix seconds, default now). It
@@ -33,8 +35,6 @@ send the CSRF token like any other cookie-authenticated write.
 
 ``/health`` is a liveness probe that touches nothing; ``/api/health/`` is the full report.
 """
-
-import hashlib
 
 from django.urls import path
 from django.utils import timezone
@@ -49,9 +49,9 @@ from rest_framework.views import APIView
 from config.api_errors import ApiError, ErrorSerializer
 from recommendations.api.permissions import personal_list_customer
 from recommendations.api.serializers import DEFAULT_K, MAX_K
-from recommendations.api.views import query_params
+from experiments.models import Experiment, Placement
+from recommendations.api.views import placed_list, query_params
 from recommendations.selectors import (
-    STRATEGY_CONTENT,
     CustomerRef,
     RecommendationList,
     recommendations_personal,
@@ -62,10 +62,7 @@ from shop.api.serializers import FUTURE_TIMESTAMP_TOLERANCE
 from shop.importers import timestamp_parse
 from shop.kinds import kind_parse
 from shop.models import Product
-from shop.services import InteractionInput, customer_for_request, interactions_record
-
-AB_VARIANTS = ("content", "hybrid")
-
+from shop.services import InteractionInput, customer_for_request, customer_get_or_create, interactions_record
 
 class TopKQuerySerializer(serializers.Serializer):
     """How many products (the Flask engine's `top_k`)."""
@@ -88,9 +85,10 @@ class HybridQuerySerializer(UserQuerySerializer):
 
 
 class AbQuerySerializer(UserQuerySerializer):
-    """The A/B split needs the user."""
+    """The A/B path needs the user; the experiment defaults to the one on the home page's personal list."""
 
     user_id = serializers.CharField(max_length=64)
+    experiment = serializers.SlugField(required=False, max_length=64, help_text="An experiment's key (default: the one running on home_for_you).")
 
 
 class CompatItemSerializer(serializers.Serializer):
@@ -108,9 +106,12 @@ class CompatListSerializer(serializers.Serializer):
 
 
 class CompatAbSerializer(CompatListSerializer):
-    """A list and the variant that made it."""
+    """A list and the experiment variant that made it."""
 
-    variant = serializers.ChoiceField(choices=AB_VARIANTS)
+    variant = serializers.CharField(allow_null=True, help_text="The user's variant, or null when no experiment runs.")
+    source = serializers.ChoiceField(choices=["model", "cache"])
+    experiment = serializers.CharField(allow_null=True)
+    request_id = serializers.CharField()
 
 
 class FeedbackSerializer(serializers.Serializer):
@@ -149,11 +150,6 @@ class FeedbackSerializer(serializers.Serializer):
 
 def compat_results(listing: RecommendationList) -> list[dict]:
     return [{"product_id": item["product_id"], "title": item["title"], "score": item["score"]} for item in listing.results]
-
-
-def ab_variant(user_id: str) -> str:
-    """Return the user's fixed 50/50 variant: the first byte of SHA-256(user_id), even -> content."""
-    return AB_VARIANTS[hashlib.sha256(user_id.encode()).digest()[0] % 2]
 
 
 def compat_personal(request: Request, *, user_id: str | None, **options) -> RecommendationList:
@@ -232,7 +228,7 @@ class HybridRecommendView(CompatView):
 
 
 class AbRecommendView(CompatView):
-    """Flask path: the user's A/B variant (content or hybrid) and its list."""
+    """Flask path: the user's variant in a running experiment, and its list."""
 
     @extend_schema(
         operation_id="compat_recommend_ab",
@@ -242,12 +238,33 @@ class AbRecommendView(CompatView):
     )
     def get(self, request: Request) -> Response:
         query = query_params(AbQuerySerializer, request)
-        variant = ab_variant(query["user_id"])
-        content_only = {"w_content": 1.0, "w_cf": 0.0, "strategy": STRATEGY_CONTENT} if variant == "content" else {}
-        listing = compat_personal(
-            request, user_id=query["user_id"], k=query["top_k"], product_id=query.get("product_id") or None, **content_only
+        placement = Placement.HOME_FOR_YOU
+        if query.get("experiment"):
+            experiment = Experiment.objects.filter(key=query["experiment"]).first()
+            if experiment is None:
+                raise ApiError(f"experiment: No experiment '{query['experiment']}'.", code="unknown_experiment",
+                               fields={"experiment": [f"No experiment '{query['experiment']}'."]}, status_code=404)  # fmt: skip
+            placement = experiment.placement
+        customer = personal_list_customer(request=request, customer_id=query["user_id"], parameter="user_id")
+        if customer.customer_id is not None:
+            customer_get_or_create(customer_id=customer.customer_id)  # an assignment is stored for the user
+        product_id = query.get("product_id") or None
+        list_query = {"placement": placement, "k": query["top_k"], "exclude": []}
+        placed = placed_list(
+            request,
+            list_query,
+            customer=customer,
+            product_id=product_id,
+            default=lambda: recommendations_personal(customer=customer, k=query["top_k"], product_id=product_id),
         )
-        return Response({"variant": variant, "results": compat_results(listing)})
+        arm = placed.arm
+        return Response({
+            "variant": arm.variant if arm else None,
+            "results": compat_results(placed.listing),
+            "source": placed.listing.source,
+            "experiment": arm.experiment if arm else None,
+            "request_id": placed.request_id,
+        })
 
 
 class FeedbackView(APIView):

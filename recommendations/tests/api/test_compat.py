@@ -1,12 +1,10 @@
 """The Flask engine's paths answer with its shapes, over the same lists and rules."""
 
-from collections import Counter
 from datetime import UTC, datetime
 
 import pytest
 from rest_framework.test import APIClient
 
-from recommendations.compat import ab_variant
 from recommendations.tests.api.conftest import visitor_id_of
 from shop.models import Interaction
 
@@ -67,30 +65,56 @@ def test_hybrid_path_without_a_user_is_the_product_context(active_model, api_cli
     assert set(assert_flask_list(response.json())) == {"BOO1", "BOO2", "BOO3"}
 
 
-def test_ab_path_names_the_variant_and_lists_its_products(active_model, token_client):
-    for user_id in ("U00", "U01", "U02", "U03"):
+def _ab_experiment(**fields):
+    from experiments.tests.conftest import running_experiment
+
+    return running_experiment(key="ab-blend", placement="home_for_you", **fields)
+
+
+def test_ab_path_serves_each_user_their_stored_variant_of_the_running_experiment(active_model, token_client):
+    from experiments.models import Assignment
+
+    _ab_experiment()
+    seen = {}
+    for user_id in ("U00", "U01", "U02", "U03", "U04", "U05"):
         response = token_client.get("/recommend/ab", {"user_id": user_id, "product_id": "CAM0", "top_k": 3})
         body = response.json()
         assert response.status_code == 200
-        assert_flask_list(body, keys={"variant", "results"})
-        assert body["variant"] == ab_variant(user_id)
+        assert set(body) == {"variant", "results", "source", "experiment", "request_id"}
+        assert_flask_list(body, keys={"variant", "results", "source", "experiment", "request_id"})
+        assert body["experiment"] == "ab-blend" and body["source"] in {"model", "cache"}
+        seen[user_id] = body["variant"]
+
+    stored = dict(Assignment.objects.filter(experiment__key="ab-blend").values_list("customer__customer_id", "variant__key"))
+    assert stored == seen
+    again = token_client.get("/recommend/ab", {"user_id": "U03", "top_k": 3}).json()
+    assert again["variant"] == seen["U03"]
 
 
-def test_ab_split_is_fixed_per_user_and_about_even():
-    variants = Counter(ab_variant(f"U{n:05d}") for n in range(2000))
+def test_ab_content_variant_lists_the_content_ranking(active_model, token_client):
+    from experiments.models import Assignment
 
-    assert set(variants) == {"content", "hybrid"}
-    assert 900 <= variants["content"] <= 1100
-    assert all(ab_variant("U00042") == ab_variant("U00042") for _ in range(3))
+    _ab_experiment(weights=(1, 1))
+    bodies = {u: token_client.get("/recommend/ab", {"user_id": u, "top_k": 3}).json() for u in (f"U{n:02d}" for n in range(12))}
+    content_user = next(u for u, body in bodies.items() if body["variant"] == "treatment-1")  # treatment-1 ranks by content only
+    content = token_client.get("/api/recommendations/hybrid/", {"customer_id": content_user, "k": 3, "w_content": 1, "w_cf": 0}).json()
+
+    assert [item["product_id"] for item in bodies[content_user]["results"]] == [item["product_id"] for item in content["results"]]
+    assert Assignment.objects.filter(experiment__key="ab-blend").count() == 12
 
 
-def test_ab_content_variant_lists_only_content_neighbours(active_model, token_client):
-    user_id = next(f"U{n:02d}" for n in range(12) if ab_variant(f"U{n:02d}") == "content")
+def test_ab_path_without_a_running_experiment_serves_the_default_list_with_no_variant(active_model, token_client):
+    body = token_client.get("/recommend/ab", {"user_id": "U00", "top_k": 3}).json()
 
-    body = token_client.get("/recommend/ab", {"user_id": user_id, "product_id": "BOO0", "top_k": 3}).json()
-
-    assert body["variant"] == "content"
+    assert body["variant"] is None and body["experiment"] is None
     assert len(body["results"]) == 3
+
+
+def test_ab_path_refuses_an_unknown_experiment(active_model, token_client):
+    response = token_client.get("/recommend/ab", {"user_id": "U00", "experiment": "nope"})
+
+    assert response.status_code == 404
+    assert response.json()["extra"]["fields"] == {"experiment": ["No experiment 'nope'."]}
 
 
 def test_ab_needs_a_user(active_model, api_client):
