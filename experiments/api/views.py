@@ -57,6 +57,10 @@ class ExperimentView(APIView):
     permission_classes = [IsStaffOrTokenClient]
     parser_classes = [StrictJSONParser]
 
+    def get_authenticate_header(self, request):
+        # A visitor without credentials is refused (403), not challenged; a bad token still gets its 401.
+        return super().get_authenticate_header(request) if request.META.get("HTTP_AUTHORIZATION") else None
+
 
 def _experiment(key: str) -> Experiment:
     return get_object_or_404(Experiment.objects.prefetch_related("variants"), key=key)
@@ -113,10 +117,10 @@ class ExperimentDetailView(ExperimentView):
 class ExperimentActionView(ExperimentView):
     """Start, pause or stop an experiment."""
 
-    action = staticmethod(experiment_start)
+    transition = staticmethod(experiment_start)
 
     def post(self, request: Request, key: str) -> Response:
-        experiment = self.action(experiment=_experiment(key))
+        experiment = self.transition(experiment=_experiment(key))
         return Response(ExperimentSerializer(_experiment(experiment.key)).data)
 
 
@@ -126,7 +130,7 @@ ACTION_RESPONSES = {200: ExperimentSerializer, 400: error("The variants are not 
 class ExperimentStartView(ExperimentActionView):
     """Start or resume: the placement serves the variants from now on."""
 
-    action = staticmethod(experiment_start)
+    transition = staticmethod(experiment_start)
 
     @extend_schema(operation_id="experiments_start", request=None, responses=ACTION_RESPONSES)
     def post(self, request: Request, key: str) -> Response:
@@ -136,7 +140,7 @@ class ExperimentStartView(ExperimentActionView):
 class ExperimentPauseView(ExperimentActionView):
     """Pause: the placement serves its default list; assignments are kept."""
 
-    action = staticmethod(experiment_pause)
+    transition = staticmethod(experiment_pause)
 
     @extend_schema(operation_id="experiments_pause", request=None, responses=ACTION_RESPONSES)
     def post(self, request: Request, key: str) -> Response:
@@ -146,7 +150,7 @@ class ExperimentPauseView(ExperimentActionView):
 class ExperimentStopView(ExperimentActionView):
     """Stop for good and freeze the results."""
 
-    action = staticmethod(partial(experiment_stop, results=lambda experiment: experiment_results(experiment=experiment)))
+    transition = staticmethod(partial(experiment_stop, results=lambda experiment: experiment_results(experiment=experiment)))
 
     @extend_schema(operation_id="experiments_stop", request=None, responses=ACTION_RESPONSES)
     def post(self, request: Request, key: str) -> Response:

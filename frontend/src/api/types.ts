@@ -57,10 +57,19 @@ export interface RecommendationList {
   model_version: string | number | null
   source: 'model' | 'cache' | string
   request_id: string
-  /** Present while an A/B experiment decides the list. */
-  experiment?: string | null
-  variant?: string | null
+  /** The A/B experiment that decided the list and the shopper's variant in it; null outside one. */
+  experiment: string | null
+  variant: string | null
 }
+
+/** Where on the site a recommendation list is shown; sent with the list request and its events. */
+export type Placement =
+  | 'home_for_you'
+  | 'home_trending'
+  | 'product_similar'
+  | 'product_also_bought'
+  | 'cart_for_you'
+  | 'order_for_you'
 
 /** Where a shown product came from, posted back with clicks, adds to cart and purchases. */
 export interface Attribution {
@@ -81,6 +90,21 @@ export interface InteractionEvent {
   timestamp: string
   quantity: number
   context: Attribution
+  event_id: string
+}
+
+/** One list's cards that a shopper has seen (the positions at least half visible), posted to the impressions API. */
+export interface ImpressionEvent {
+  request_id: string
+  placement: string
+  positions: number[]
+  /** The product at each of `positions`, in the same order. */
+  product_ids: string[]
+  strategy?: string
+  model_version?: string
+  experiment?: string
+  variant?: string
+  timestamp: string
   event_id: string
 }
 

@@ -38,8 +38,8 @@ export function useRecommendations(load: RecommendationLoader, key?: WatchSource
 
   const items = computed<RecommendedProduct[]>(() => list.value?.results ?? [])
 
-  /** The attribution of the card at `position` in this list, for a click or what follows it. */
-  function attribution(placement: string, position: number): Attribution {
+  /** The attribution of the card at `position` in this list (or of the list itself), for a click or what follows it. */
+  function attribution(placement: string, position?: number): Attribution {
     const meta = list.value
     return {
       request_id: meta?.request_id,

@@ -4,6 +4,7 @@ import { beforeEach, describe, expect, it, vi } from 'vitest'
 
 import { ApiError } from '@/api/client'
 import { placeOrder } from '@/api/orders'
+import { forYou } from '@/api/recommendations'
 import { useCartStore } from '@/stores/cart'
 import { useSessionStore } from '@/stores/session'
 import { testRouter } from '@/test/router'
@@ -38,6 +39,12 @@ describe('CartView', () => {
     sessionStorage.clear()
     setActivePinia(createPinia())
     vi.mocked(placeOrder).mockReset()
+  })
+
+  it('asks for its suggestions as the cart_for_you placement', async () => {
+    await mountCart()
+
+    expect(vi.mocked(forYou).mock.calls.at(-1)?.[0]).toMatchObject({ placement: 'cart_for_you' })
   })
 
   it('invites an empty cart to shop', async () => {
