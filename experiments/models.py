@@ -149,7 +149,7 @@ class Assignment(models.Model):
 
     experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="assignments")
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="assignments", db_index=False)
-    variant = models.ForeignKey(Variant, on_delete=models.PROTECT, related_name="assignments")
+    variant = models.ForeignKey(Variant, on_delete=models.RESTRICT, related_name="assignments")
     assigned_at = models.DateTimeField(db_index=True)
     request_id = models.CharField(max_length=64, help_text="The list served at the first exposure.")
 
@@ -174,7 +174,7 @@ class Impression(models.Model):
     request_id = models.CharField(max_length=64, help_text="The list's request id, as served.")
     placement = models.CharField(max_length=32)
     experiment = models.ForeignKey(Experiment, null=True, blank=True, on_delete=models.CASCADE, related_name="impressions")
-    variant = models.ForeignKey(Variant, null=True, blank=True, on_delete=models.PROTECT, related_name="impressions")
+    variant = models.ForeignKey(Variant, null=True, blank=True, on_delete=models.RESTRICT, related_name="impressions")
     strategy = models.CharField(max_length=32, blank=True)
     model_version = models.PositiveIntegerField(null=True, blank=True)
     positions = models.JSONField(default=list, help_text="Positions of the products that were visible (0 = first).")

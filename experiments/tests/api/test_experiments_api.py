@@ -205,3 +205,22 @@ def test_the_schema_documents_the_experiments_api(staff_client, client):
                  "/api/impressions/"):  # fmt: skip
         assert path in schema["paths"], path
     assert Assignment.objects.count() == 0
+
+
+def test_an_experiment_with_visitors_can_be_deleted_but_not_a_variant_someone_is_in(active_model, api_client):
+    from django.db.models import RestrictedError
+
+    experiment = running_experiment()
+    api_client.get("/")
+    variant = api_client.get("/api/recommendations/for-you/").json()["variant"]
+
+    with pytest.raises(RestrictedError):
+        Variant.objects.get(experiment=experiment, key=variant).delete()
+    experiment.delete()
+    assert Assignment.objects.count() == 0 and Variant.objects.count() == 0
+
+
+def test_a_bad_token_is_challenged_with_a_401(client):
+    response = client.get(URL, HTTP_AUTHORIZATION="Token nope")
+
+    assert response.status_code == 401
