@@ -13,10 +13,12 @@
  * 3. axe-core on the main pages at both widths; every violation goes in the report.
  *
  * Exits non-zero when a step fails (the report then says which), so a broken page fails loudly.
+ * Imported (by experiment_impressions.mjs, for CHROMIUM_ARGS) it runs nothing.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import path from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 
 import { chromium } from 'playwright-core'
@@ -38,19 +40,24 @@ export const VIEWPORTS = {
 }
 const STEP_TIMEOUT = 20_000
 
-const { values: args } = parseArgs({
-  options: {
-    'base-url': { type: 'string' },
-    report: { type: 'string' },
-    screenshots: { type: 'string' },
-    chromium: { type: 'string', default: process.env.CHROMIUM_PATH || '/usr/bin/chromium' },
-  },
-})
-if (!args['base-url'] || !args.report) {
+/** Run as a script (not imported by another e2e script for its helpers). */
+const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href
+
+const { values: args } = isMain
+  ? parseArgs({
+      options: {
+        'base-url': { type: 'string' },
+        report: { type: 'string' },
+        screenshots: { type: 'string' },
+        chromium: { type: 'string', default: process.env.CHROMIUM_PATH || '/usr/bin/chromium' },
+      },
+    })
+  : { values: {} }
+if (isMain && (!args['base-url'] || !args.report)) {
   console.error('usage: storefront.mjs --base-url URL --report FILE [--screenshots DIR]')
   process.exit(2)
 }
-const baseUrl = args['base-url'].replace(/\/$/, '')
+const baseUrl = (args['base-url'] ?? '').replace(/\/$/, '')
 const report = { base_url: baseUrl, steps: [], journey: {}, screenshots: [], accessibility: [], console_errors: [] }
 
 function step(name) {
@@ -229,21 +236,25 @@ async function pagesAtWidth(browser, viewportName) {
   await context.close()
 }
 
-let browser
-let failed = false
-try {
-  if (args.screenshots) await mkdir(args.screenshots, { recursive: true })
-  browser = await chromium.launch({ executablePath: args.chromium, args: CHROMIUM_ARGS, headless: true })
-  await journey(browser)
-  await pagesAtWidth(browser, 'desktop')
-  await pagesAtWidth(browser, 'phone')
-  step('done')
-} catch (error) {
-  failed = true
-  report.error = String(error?.stack ?? error)
-  console.error(error)
-} finally {
-  await browser?.close()
-  await writeFile(args.report, JSON.stringify(report, null, 2))
+async function main() {
+  let browser
+  let failed = false
+  try {
+    if (args.screenshots) await mkdir(args.screenshots, { recursive: true })
+    browser = await chromium.launch({ executablePath: args.chromium, args: CHROMIUM_ARGS, headless: true })
+    await journey(browser)
+    await pagesAtWidth(browser, 'desktop')
+    await pagesAtWidth(browser, 'phone')
+    step('done')
+  } catch (error) {
+    failed = true
+    report.error = String(error?.stack ?? error)
+    console.error(error)
+  } finally {
+    await browser?.close()
+    await writeFile(args.report, JSON.stringify(report, null, 2))
+  }
+  process.exit(failed ? 1 : 0)
 }
-process.exit(failed ? 1 : 0)
+
+if (isMain) await main()
