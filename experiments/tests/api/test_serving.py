@@ -214,3 +214,25 @@ def test_lists_of_two_variants_never_share_a_cache_entry(active_model, token_cli
 
     assert treated["source"] == "model"
     assert [i["product_id"] for i in control["results"]] != [i["product_id"] for i in treated["results"]]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"placement": "home_for_you\x00"},
+        {"placement": "nowhere"},
+        {"variant": "home-blend:control\x00"},
+        "variant=%ED%A0%80:x",
+        "placement=home_for_you&placement=cart_for_you%00",
+        {"variant": "a" * 200 + ":b"},
+        {"variant": ":"},
+    ],
+)
+def test_hostile_placement_and_variant_parameters_are_400s(active_model, staff_client, query):
+    running_experiment()
+
+    response = staff_client.get(f"{FOR_YOU}?{query}") if isinstance(query, str) else staff_client.get(FOR_YOU, query)
+
+    assert response.status_code == 400, response.content
+    assert set(response.json()["extra"]["fields"]) <= {"placement", "variant"}
+    assert Assignment.objects.count() == 0
