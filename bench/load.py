@@ -4,7 +4,7 @@
     .venv/bin/python manage.py migrate
     .venv/bin/python manage.py generate_demo_data      # the demo store: 5,000 products, 2,000 customers
     .venv/bin/python manage.py retrain                 # an active model
-    .venv/bin/python bench/load.py [--requests 2000] [--concurrency 8] [--workers 4] [--threads 2]
+    .venv/bin/python bench/load.py [--requests 2000] [--concurrency 8] [--workers 4] [--threads 2] [--experiment]
 
 It needs the store and an active model in the database DATABASE_URL names (it says so and
 stops when they are missing), and Redis (REDIS_URL) for figures that mean anything: without
@@ -22,6 +22,13 @@ holding keep-alive connections (http.client):
   A cached for-you reads the customer's activity token from Redis (``shop.activity``: one
   round trip, no database query), which names the key, then the list from the worker's
   own LRU; a cached similar needs no token.
+- ``for-you cached, in experiment`` (with ``--experiment``): the same 100 customers and the same k
+  asking for the same endpoint in a placement where an experiment runs (``cart_for_you``, two arms,
+  all traffic; created before the run and deleted with its assignments afterwards). Each visitor
+  is assigned at its warm-up request, so what is measured is a cached list plus the experiment's
+  share of the hot path: the running experiment (per-process), the visitor's stored variant
+  (per-process LRU, else Redis) and the variant's cache key. Reported next to ``for-you cached``
+  as the experiment's overhead; the goal is within 10 % of its server CPU per request.
 
 Customers are returning storefront visitors: each request carries a signed visitor cookie
 naming a demo customer, as the browser of that customer would. Latency is measured by the
@@ -35,7 +42,8 @@ every figure, so the trivial and cached scenarios run in ``--rounds`` interleave
 the round with the median throughput is reported for each.
 
 Targets (issue 4): cached similar and for-you p99 <= 15 ms and >= 60 % of the trivial
-endpoint's throughput; uncached for-you p99 <= 50 ms. Exit status 1 when one is missed.
+endpoint's throughput; uncached for-you p99 <= 50 ms; with ``--experiment``, the in-experiment
+list's server CPU per request within 10 % of the plain one's. Exit status 1 when one is missed.
 """
 
 from __future__ import annotations
@@ -63,7 +71,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 TARGET_CACHED_P99_MS = 15.0
 TARGET_CACHED_SHARE_OF_TRIVIAL = 0.60
 TARGET_UNCACHED_FOR_YOU_P99_MS = 50.0
+TARGET_EXPERIMENT_OVERHEAD = 0.10
 WARM_SET = 100
+EXPERIMENT_KEY = "bench-load-experiment"
+EXPERIMENT_PLACEMENT = "cart_for_you"  # the same for-you list as the home page's, where nothing else runs
+IN_EXPERIMENT = "for-you cached, in experiment"
 
 
 @dataclass
@@ -252,6 +264,11 @@ def store_summary() -> dict:
             "  .venv/bin/python manage.py migrate && .venv/bin/python manage.py generate_demo_data "
             "&& .venv/bin/python manage.py retrain"
         )
+    from experiments.models import Experiment
+
+    running = Experiment.objects.filter(status=Experiment.Status.RUNNING, placement="home_for_you").exclude(key=EXPERIMENT_KEY).first()
+    if running is not None:
+        print(f"note: experiment '{running.key}' runs on home_for_you, so the plain for-you scenarios are inside it", file=sys.stderr)
     return {
         "database": connection.vendor,
         "cache": settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1],
@@ -285,7 +302,38 @@ def recommendation_cache_clear() -> None:
         print("note: no Redis (REDIS_URL unset): each worker caches on its own and the uncached runs may hit", file=sys.stderr)
 
 
-def scenarios(requests: int, seed: int) -> tuple[list[Scenario], dict[str, list[tuple[str, str]]]]:
+def bench_experiment_start() -> None:
+    """Start a two-arm experiment on EXPERIMENT_PLACEMENT for the run (first removing one an interrupted run left)."""
+    from experiments.models import Experiment
+    from experiments.services import experiment_create, experiment_start
+
+    bench_experiment_remove()
+    other = Experiment.objects.filter(status=Experiment.Status.RUNNING, placement=EXPERIMENT_PLACEMENT).first()
+    if other is not None:
+        sys.exit(f"--experiment: experiment '{other.key}' runs on {EXPERIMENT_PLACEMENT}; pause it for the benchmark.")
+    experiment = experiment_create(
+        fields={"key": EXPERIMENT_KEY, "name": "Load benchmark", "placement": EXPERIMENT_PLACEMENT},
+        variants=[
+            {"key": "control", "is_control": True, "strategy": "hybrid"},
+            {"key": "treatment", "strategy": "content"},
+        ],
+    )
+    experiment_start(experiment=experiment)
+
+
+def bench_experiment_remove() -> None:
+    """Delete the benchmark's experiment with its assignments, and their cached copies in Redis."""
+    from django.core.cache import cache
+
+    from experiments.models import Experiment
+
+    for experiment in Experiment.objects.filter(key=EXPERIMENT_KEY):
+        if hasattr(cache, "delete_pattern"):
+            cache.delete_pattern(f"exp:a:{experiment.pk}:*")
+        experiment.delete()
+
+
+def scenarios(requests: int, seed: int, *, experiment: bool = False) -> tuple[list[Scenario], dict[str, list[tuple[str, str]]]]:
     """Build the scenarios and the warm-up requests for the cached ones."""
     from shop.models import Customer, Product
 
@@ -308,6 +356,9 @@ def scenarios(requests: int, seed: int) -> tuple[list[Scenario], dict[str, list[
     def for_you(customer_id: str) -> tuple[str, str]:
         return "/api/recommendations/for-you/", cookies[customer_id]
 
+    def for_you_in_experiment(customer_id: str) -> tuple[str, str]:
+        return f"/api/recommendations/for-you/?placement={EXPERIMENT_PLACEMENT}", cookies[customer_id]
+
     if len(products) < requests or len(customers) < requests:
         print(
             f"note: uncached runs are capped by the store: {len(products)} products, {len(customers)} customers with history",
@@ -325,6 +376,11 @@ def scenarios(requests: int, seed: int) -> tuple[list[Scenario], dict[str, list[
         "similar cached": [similar(p) for p in warm_products],
         "for-you cached": [for_you(c) for c in warm_customers],
     }
+    if experiment:
+        # The same customers and k as "for-you cached". The first request assigns each one; the later
+        # passes put the stored variant in (nearly) every worker's LRU, as steady traffic would.
+        built.append(Scenario(IN_EXPERIMENT, [for_you_in_experiment(warm_customers[n % len(warm_customers)]) for n in range(requests)], "cache"))
+        warm[IN_EXPERIMENT] = [for_you_in_experiment(c) for c in warm_customers] * 4
     return built, warm
 
 
@@ -343,7 +399,7 @@ def start_gunicorn(port: int, *, workers: int, threads: int) -> subprocess.Popen
     return subprocess.Popen(command, cwd=ROOT, env=env)
 
 
-REPEATED_SCENARIOS = {"trivial (/health)", "similar cached", "for-you cached"}
+REPEATED_SCENARIOS = {"trivial (/health)", "similar cached", "for-you cached", IN_EXPERIMENT}
 
 
 def median_round(runs: list[Result]) -> Result:
@@ -381,9 +437,29 @@ def verdicts(results: dict[str, Result]) -> list[tuple[str, bool]]:
         f"for-you uncached: p99 {r.p99_ms:.1f} ms <= {TARGET_UNCACHED_FOR_YOU_P99_MS:.0f} ms",
         r.p99_ms <= TARGET_UNCACHED_FOR_YOU_P99_MS,
     ))  # fmt: skip
+    overhead = experiment_overhead(results)
+    if overhead is not None:
+        checks.append((
+            f"{IN_EXPERIMENT}: server CPU per request {overhead['server_cpu']:+.0%} against for-you cached "
+            f"(<= {TARGET_EXPERIMENT_OVERHEAD:+.0%})",
+            overhead["server_cpu"] <= TARGET_EXPERIMENT_OVERHEAD,
+        ))  # fmt: skip
     for r in results.values():
         checks.append((f"{r.name}: every response 200 with the expected source", r.errors == 0 and r.wrong_source == 0))
     return checks
+
+
+def experiment_overhead(results: dict[str, Result]) -> dict[str, float] | None:
+    """The in-experiment list's relative cost over the plain cached for-you list (None without --experiment)."""
+    inside, outside = results.get(IN_EXPERIMENT), results.get("for-you cached")
+    if inside is None or outside is None:
+        return None
+    return {
+        "p50": inside.p50_ms / outside.p50_ms - 1,
+        "p99": inside.p99_ms / outside.p99_ms - 1,
+        "requests_per_second": inside.requests_per_second / outside.requests_per_second - 1,
+        "server_cpu": inside.server_cpu_ms / outside.server_cpu_ms - 1,
+    }
 
 
 def main() -> int:
@@ -398,13 +474,19 @@ def main() -> int:
         help="rounds of the trivial and cached scenarios, interleaved; the median round is reported (default 3)",
     )
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--experiment", action="store_true",
+        help=f"also measure the cached for-you list inside a running experiment ({EXPERIMENT_PLACEMENT}; removed afterwards)",
+    )  # fmt: skip
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
 
     summary = store_summary()
     load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    built, warm = scenarios(args.requests, args.seed)
+    built, warm = scenarios(args.requests, args.seed, experiment=args.experiment)
     recommendation_cache_clear()
+    if args.experiment:
+        bench_experiment_start()
     port = free_port()
     server = start_gunicorn(port, workers=args.workers, threads=args.threads)
     try:
@@ -428,6 +510,8 @@ def main() -> int:
     finally:
         server.terminate()
         server.wait(timeout=30)
+        if args.experiment:
+            bench_experiment_remove()
 
     print(f"load average before {load_before}, after {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(
@@ -438,11 +522,22 @@ def main() -> int:
         f"median of {max(1, args.rounds)} interleaved rounds for the trivial and cached scenarios"
     )
     print(table(list(results.values())))
+    overhead = experiment_overhead(results)
+    if overhead is not None:
+        print(
+            f"experiment overhead on the cached for-you list (same {WARM_SET} customers, same k): "
+            f"p50 {overhead['p50']:+.1%}, p99 {overhead['p99']:+.1%}, req/s {overhead['requests_per_second']:+.1%}, "
+            f"server CPU/req {overhead['server_cpu']:+.1%}"
+        )
     checks = verdicts(results)
     for text, passed in checks:
         print(f"{'PASS' if passed else 'FAIL'}  {text}")
     if args.json:
-        args.json.write_text(json.dumps({"setup": {**summary, **vars(args), "json": None}, "results": [asdict(r) for r in results.values()]}, indent=2))
+        args.json.write_text(json.dumps({
+            "setup": {**summary, **vars(args), "json": None},
+            "results": [asdict(r) for r in results.values()],
+            "experiment_overhead": overhead,
+        }, indent=2))  # fmt: skip
     return 0 if all(passed for _, passed in checks) else 1
 
 
