@@ -4,13 +4,15 @@ Who is analysed: every assigned visitor (an assignment is stored at the first li
 the placement, so every one of them was exposed). What counts, between their assignment and
 the end of the experiment (``stopped_at``, else now):
 
-- impressions: lists of the experiment they saw (``Impression`` rows, half visible for 1 s);
+- impressions: lists of the experiment they saw (``Impression`` rows, half visible for 1 s), and
+  lists they clicked before the impression was recorded (a click proves the list was seen);
 - clicks: click events whose context names the experiment (the storefront sends the list's
   request id, experiment and variant with every click; QA previews, ``qa-`` request ids, never count);
 - add-to-cart: add-to-cart events of a clicked product within ``cart_window_hours`` after the click;
 - orders and revenue: order lines of a clicked product in orders placed within
   ``purchase_window_days`` after the click (quantity x unit price paid), each line once;
-- pre-period activity: the visitor's events in the 14 days before assignment (CUPED's covariate).
+- pre-period activity: the visitor's events in the 14 days before assignment (CUPED's covariate),
+  counted per visitor from the (customer, -timestamp) index rather than by joining the whole table.
 
 The variant is always the stored assignment's, never what a client said.
 """
@@ -88,15 +90,18 @@ WITH a AS (
   SELECT customer_id, variant_id, assigned_at FROM {assignments} WHERE experiment_id = %s
 ),
 clk AS (
-  SELECT x.customer_id, x.product_id, x.timestamp AS ts
+  SELECT x.customer_id, x.product_id, x.timestamp AS ts, {_json_text("x.context", "request_id")} AS request_id
   FROM {interactions} x JOIN a ON a.customer_id = x.customer_id
   WHERE x.kind = 'click' AND {_json_text("x.context", "experiment")} = %s
     AND x.timestamp >= a.assigned_at AND x.timestamp <= %s
     AND COALESCE({_json_text("x.context", "request_id")}, '') NOT LIKE 'qa-%%'
 ),
 imp AS (
-  SELECT i.customer_id, COUNT(*) AS n FROM {impressions} i JOIN a ON a.customer_id = i.customer_id
-  WHERE i.experiment_id = %s AND i.timestamp <= %s GROUP BY i.customer_id
+  SELECT customer_id, COUNT(DISTINCT request_id) AS n FROM (
+    SELECT i.customer_id, i.request_id FROM {impressions} i WHERE i.experiment_id = %s AND i.timestamp <= %s
+    UNION
+    SELECT customer_id, request_id FROM clk WHERE request_id IS NOT NULL
+  ) seen GROUP BY customer_id
 ),
 clicks AS (SELECT customer_id, COUNT(*) AS n FROM clk GROUP BY customer_id),
 carts AS (
@@ -114,20 +119,16 @@ bought AS (
 ),
 purchases AS (
   SELECT customer_id, COUNT(DISTINCT order_id) AS orders, SUM(revenue) AS revenue FROM bought GROUP BY customer_id
-),
-pre AS (
-  SELECT x.customer_id, COUNT(*) AS n FROM {interactions} x JOIN a ON a.customer_id = x.customer_id
-  WHERE x.timestamp >= {_plus_seconds("a.assigned_at", -PRE_PERIOD_DAYS * 86400)} AND x.timestamp < a.assigned_at
-  GROUP BY x.customer_id
 )
 SELECT a.variant_id, {_epoch_seconds("a.assigned_at")}, COALESCE(imp.n, 0), COALESCE(clicks.n, 0),
-       COALESCE(carts.n, 0), COALESCE(purchases.orders, 0), COALESCE(purchases.revenue, 0), COALESCE(pre.n, 0)
+       COALESCE(carts.n, 0), COALESCE(purchases.orders, 0), COALESCE(purchases.revenue, 0),
+       (SELECT COUNT(*) FROM {interactions} x WHERE x.customer_id = a.customer_id
+          AND x.timestamp >= {_plus_seconds("a.assigned_at", -PRE_PERIOD_DAYS * 86400)} AND x.timestamp < a.assigned_at)
 FROM a
 LEFT JOIN imp ON imp.customer_id = a.customer_id
 LEFT JOIN clicks ON clicks.customer_id = a.customer_id
 LEFT JOIN carts ON carts.customer_id = a.customer_id
 LEFT JOIN purchases ON purchases.customer_id = a.customer_id
-LEFT JOIN pre ON pre.customer_id = a.customer_id
 """
     return sql
 

@@ -122,9 +122,9 @@ class RatioSums:
             n=int(y.size),
             sum_y=float(y.sum()),
             sum_x=float(x.sum()),
-            sum_yy=float(np.dot(y, y)),
-            sum_xx=float(np.dot(x, x)),
-            sum_xy=float(np.dot(x, y)),
+            sum_yy=float((y * y).sum()),
+            sum_xx=float((x * x).sum()),
+            sum_xy=float((x * y).sum()),
         )
 
     @property
@@ -585,8 +585,8 @@ def cuped_adjust(y, x) -> CupedResult:
     if y.size == 0:
         return CupedResult(adjusted=y.copy(), theta=0.0, variance_reduction=0.0)
     x_centred = x - x.mean()
-    var_x = float(np.dot(x_centred, x_centred))
-    theta = float(np.dot(x_centred, y - y.mean()) / var_x) if var_x > 0 else 0.0
+    var_x = float((x_centred * x_centred).sum())
+    theta = float((x_centred * (y - y.mean())).sum() / var_x) if var_x > 0 else 0.0
     adjusted = y - theta * x_centred
     var_y = float(y.var())
     variance_reduction = 1.0 - float(adjusted.var()) / var_y if var_y > 0 else 0.0

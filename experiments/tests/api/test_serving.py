@@ -236,3 +236,29 @@ def test_hostile_placement_and_variant_parameters_are_400s(active_model, staff_c
     assert response.status_code == 400, response.content
     assert set(response.json()["extra"]["fields"]) <= {"placement", "variant"}
     assert Assignment.objects.count() == 0
+
+
+def test_a_merged_visitors_impressions_in_another_variant_stop_counting(active_model, api_client):
+    from experiments.models import Impression
+
+    user = UserFactory(username="two-devices")
+    own = Customer.objects.create(customer_id=f"user-{user.pk}", user=user)
+    experiment = running_experiment(key="cart-test", placement="cart_for_you")
+    users_variant = experiment.variants.get(key="control")
+    Assignment.objects.create(experiment=experiment, customer=own, variant=users_variant, assigned_at=own.created_at, request_id="r0")
+    while True:  # a visitor the hash puts in the other variant
+        client = type(api_client)()
+        visitor(client)
+        body = client.get(FOR_YOU, {"placement": "cart_for_you"}).json()
+        if body["variant"] == "treatment-1":
+            break
+    client.post("/api/impressions/", [{"request_id": body["request_id"], "placement": "cart_for_you", "positions": [0],
+                                        "experiment": "cart-test", "event_id": "e-merge"}], format="json")  # fmt: skip
+    assert Impression.objects.get().variant.key == "treatment-1"
+
+    client.force_login(user)
+    client.post("/api/interactions/", {"product_id": "CAM0", "kind": "view"}, format="json")
+
+    impression = Impression.objects.get()
+    assert impression.customer == own and impression.experiment is None and impression.variant is None
+    assert list(Assignment.objects.values_list("customer", "variant")) == [(own.pk, users_variant.pk)]
