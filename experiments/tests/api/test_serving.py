@@ -261,4 +261,5 @@ def test_a_merged_visitors_impressions_in_another_variant_stop_counting(active_m
 
     impression = Impression.objects.get()
     assert impression.customer == own and impression.experiment is None and impression.variant is None
-    assert list(Assignment.objects.values_list("customer", "variant")) == [(own.pk, users_variant.pk)]
+    assert list(Assignment.objects.filter(customer=own).values_list("variant", flat=True)) == [users_variant.pk]
+    assert not Assignment.objects.filter(variant__key="treatment-1").exists()  # the visitor's went with the visitor
