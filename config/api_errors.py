@@ -9,7 +9,7 @@ the first field error (`required`, `invalid`, `invalid_choice`, `unknown_product
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from drf_spectacular.utils import extend_schema_field
+from drf_spectacular.utils import OpenApiResponse, extend_schema_field
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -53,6 +53,11 @@ class ErrorSerializer(serializers.Serializer):
     message = serializers.CharField(help_text="For people: what went wrong, naming the parameter or item.")
     code = serializers.CharField(help_text="For programs: a stable code such as not_found, invalid_choice, unknown_product.")
     extra = ErrorExtraField()
+
+
+def openapi_error(description: str) -> OpenApiResponse:
+    """Document an error response: this shape, with what the status means for the endpoint."""
+    return OpenApiResponse(ErrorSerializer, description=description)
 
 
 def _first_message(detail) -> str:

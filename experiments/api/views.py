@@ -10,7 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api_errors import ApiError, ErrorSerializer
+from config.api_errors import ApiError, openapi_error
 from config.parsers import StrictJSONParser
 from experiments.api.serializers import (
     MAX_IMPRESSIONS_PER_REQUEST,
@@ -32,13 +32,10 @@ from shop.api.authentication import CATALOG_AUTHENTICATION, EVENTS_AUTHENTICATIO
 from shop.services import customer_for_request
 
 
-def error(description: str) -> OpenApiResponse:
-    return OpenApiResponse(ErrorSerializer, description=description)
 
-
-FORBIDDEN = error("Only staff and API-token clients manage experiments (`permission_denied`).")
-NOT_FOUND = error("No experiment with this key (`not_found`).")
-CONFLICT = error("Not possible in the experiment's state, or another experiment runs on the placement (`placement_taken`).")
+FORBIDDEN = openapi_error("Only staff and API-token clients manage experiments (`permission_denied`).")
+NOT_FOUND = openapi_error("No experiment with this key (`not_found`).")
+CONFLICT = openapi_error("Not possible in the experiment's state, or another experiment runs on the placement (`placement_taken`).")
 
 
 class IsStaffOrTokenClient(BasePermission):
@@ -83,7 +80,7 @@ class ExperimentListView(ExperimentView):
     @extend_schema(
         operation_id="experiments_create",
         request=ExperimentSerializer,
-        responses={201: ExperimentSerializer, 400: error("A bad field; `extra.fields` names it."), 403: FORBIDDEN},
+        responses={201: ExperimentSerializer, 400: openapi_error("A bad field; `extra.fields` names it."), 403: FORBIDDEN},
     )
     def post(self, request: Request) -> Response:
         serializer = ExperimentSerializer(data=request.data)
@@ -103,7 +100,7 @@ class ExperimentDetailView(ExperimentView):
     @extend_schema(
         operation_id="experiments_partial_update",
         request=ExperimentSerializer(partial=True),
-        responses={200: ExperimentSerializer, 400: error("A bad field, or one that cannot change once started."), 403: FORBIDDEN, 404: NOT_FOUND, 409: CONFLICT},
+        responses={200: ExperimentSerializer, 400: openapi_error("A bad field, or one that cannot change once started."), 403: FORBIDDEN, 404: NOT_FOUND, 409: CONFLICT},
     )
     def patch(self, request: Request, key: str) -> Response:
         experiment = _experiment(key)
@@ -124,7 +121,7 @@ class ExperimentActionView(ExperimentView):
         return Response(ExperimentSerializer(_experiment(experiment.key)).data)
 
 
-ACTION_RESPONSES = {200: ExperimentSerializer, 400: error("The variants are not a valid set."), 403: FORBIDDEN, 404: NOT_FOUND, 409: CONFLICT}
+ACTION_RESPONSES = {200: ExperimentSerializer, 400: openapi_error("The variants are not a valid set."), 403: FORBIDDEN, 404: NOT_FOUND, 409: CONFLICT}
 
 
 class ExperimentStartView(ExperimentActionView):
@@ -184,8 +181,8 @@ class ImpressionCreateView(APIView):
         request=ImpressionItemSerializer(many=True),
         responses={
             201: ImpressionResultSerializer,
-            400: error("A bad impression; for a list `extra.fields` is keyed by item index, then field."),
-            403: error("CSRF token missing (`csrf_failed`)."),
+            400: openapi_error("A bad impression; for a list `extra.fields` is keyed by item index, then field."),
+            403: openapi_error("CSRF token missing (`csrf_failed`)."),
         },
     )
     def post(self, request: Request) -> Response:

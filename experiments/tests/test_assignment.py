@@ -21,7 +21,7 @@ def test_the_same_visitor_gets_the_same_variant_in_another_process():
     here = [variant_index("salt", customer_id, [1, 2, 3]) for customer_id in ids]
     code = (
         "from experiments.assignment import variant_index;"
-        f"print(','.join(str(variant_index('salt', f'v-{{n}}', [1, 2, 3])) for n in range(200)))"
+        "print(','.join(str(variant_index('salt', f'v-{n}', [1, 2, 3])) for n in range(200)))"
     )
     other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
 

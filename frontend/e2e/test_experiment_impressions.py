@@ -17,7 +17,6 @@ reads the rows meanwhile (the live server runs in a thread of this process):
 import json
 import os
 import queue
-import shutil
 import subprocess
 import threading
 import time
@@ -43,7 +42,6 @@ FRONTEND = Path(__file__).resolve().parent.parent
 SCRIPT = FRONTEND / "e2e" / "experiment_impressions.mjs"
 SCREENSHOTS = Path(os.environ.get("STOREFRONT_SCREENSHOTS", FRONTEND / "e2e" / "screenshots"))
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 RUN_TIMEOUT = 180
 
 SEEN, UNSEEN = "home_for_you", "home_trending"
@@ -55,28 +53,10 @@ CLOCK_SLACK = timedelta(milliseconds=50)
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
-def _missing_prerequisites() -> list[str]:
-    missing = []
-    if not Path(CHROMIUM).exists():
-        missing.append(f"chromium at {CHROMIUM} (apt-get install -y chromium)")
-    if shutil.which("node") is None:
-        missing.append("node")
-    if not (FRONTEND / "node_modules" / "playwright-core").is_dir():
-        missing.append("frontend/node_modules (cd frontend && npm ci)")
-    if not (Path(settings.FRONTEND_DIST_DIR) / "index.html").is_file():
-        missing.append(f"the storefront build in {settings.FRONTEND_DIST_DIR} (cd frontend && npm run build)")
-    return missing
-
 
 @pytest.fixture
-def experiment_store():
+def experiment_store(browser_ready):
     """A small demo store with an active model and a running two-variant experiment on home_for_you."""
-    missing = _missing_prerequisites()
-    if missing:
-        message = "the browser test needs " + ", ".join(missing)
-        if IN_CI:
-            pytest.fail(message)  # CI fails instead of skipping
-        pytest.skip(message)
     cache.clear()  # lists and assignments cached by an earlier test's store must not leak in
     serving_reset()  # also forgets the running experiments and local assignments
     call_command("generate_demo_data", products=120, customers=60, interactions=2500, stdout=StringIO())

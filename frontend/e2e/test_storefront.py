@@ -9,7 +9,6 @@ frontend/e2e/screenshots/ (git-ignored; `.ci/run` prints their paths).
 
 import json
 import os
-import shutil
 import subprocess
 import uuid
 from io import StringIO
@@ -28,33 +27,14 @@ FRONTEND = Path(__file__).resolve().parent.parent
 SCRIPT = FRONTEND / "e2e" / "storefront.mjs"
 SCREENSHOTS = Path(os.environ.get("STOREFRONT_SCREENSHOTS", FRONTEND / "e2e" / "screenshots"))
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 
-def _missing_prerequisites() -> list[str]:
-    missing = []
-    if not Path(CHROMIUM).exists():
-        missing.append(f"chromium at {CHROMIUM} (apt-get install -y chromium)")
-    if shutil.which("node") is None:
-        missing.append("node")
-    if not (FRONTEND / "node_modules" / "playwright-core").is_dir():
-        missing.append("frontend/node_modules (cd frontend && npm ci)")
-    if not (FRONTEND / "dist" / "index.html").is_file():
-        missing.append("frontend/dist (cd frontend && npm run build)")
-    return missing
-
 
 @pytest.fixture
-def demo_store():
+def demo_store(browser_ready):
     """A small demo store with an active model, so every carousel has products."""
-    missing = _missing_prerequisites()
-    if missing:
-        message = "the browser test needs " + ", ".join(missing)
-        if IN_CI:
-            pytest.fail(message)  # CI fails instead of skipping
-        pytest.skip(message)
     cache.clear()  # recommendation lists cached by an earlier test's store must not leak in
     _serving_reset()
     call_command("generate_demo_data", products=300, customers=200, interactions=8000, stdout=StringIO())

@@ -13,7 +13,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api_errors import ApiError, ErrorSerializer
+from config.api_errors import ApiError, openapi_error
 from experiments.serving import Arm, arm_for_request, arm_forced, subject_for_request
 from recommendations.api.permissions import personal_list_customer
 from recommendations.api.serializers import (
@@ -39,14 +39,11 @@ from recommendations.selectors import (
 from shop.api.authentication import CATALOG_AUTHENTICATION, caller_may_name_customers
 
 
-def error(description: str) -> OpenApiResponse:
-    return OpenApiResponse(ErrorSerializer, description=description)
 
-
-BAD_PARAMETER = error("A bad parameter (k, exclude, ...); `extra.fields` names it.")
-BAD_TOKEN = error("The `Authorization: Token ...` header names no valid token (`authentication_failed`).")
+BAD_PARAMETER = openapi_error("A bad parameter (k, exclude, ...); `extra.fields` names it.")
+BAD_TOKEN = openapi_error("The `Authorization: Token ...` header names no valid token (`authentication_failed`).")
 PRODUCT_PATH = OpenApiParameter("product_id", str, OpenApiParameter.PATH, description="The store's id, e.g. P001.")
-UNKNOWN_PRODUCT = error("The store has no product with this id (`product_not_found`).")
+UNKNOWN_PRODUCT = openapi_error("The store has no product with this id (`product_not_found`).")
 
 
 def query_params(serializer_class, request: Request) -> dict:
@@ -146,7 +143,7 @@ PRODUCT_LIST_RESPONSES = {
     200: RecommendationListSerializer,
     400: BAD_PARAMETER,
     401: BAD_TOKEN,
-    403: error("`variant` was given by a caller who is neither an API-token client nor staff (`variant_not_allowed`)."),
+    403: openapi_error("`variant` was given by a caller who is neither an API-token client nor staff (`variant_not_allowed`)."),
     404: UNKNOWN_PRODUCT,
 }
 
@@ -201,9 +198,9 @@ PERSONAL_RESPONSES = {
     200: RecommendationListSerializer,
     400: BAD_PARAMETER,
     401: BAD_TOKEN,
-    403: error("customer_id names another customer, or `variant` is given, and the caller is neither an API-token "
+    403: openapi_error("customer_id names another customer, or `variant` is given, and the caller is neither an API-token "
                "client nor staff (`customer_id_not_allowed`, `variant_not_allowed`)."),
-    404: error("No such customer (`customer_not_found`) or product (`product_not_found`)."),
+    404: openapi_error("No such customer (`customer_not_found`) or product (`product_not_found`)."),
 }  # fmt: skip
 
 
@@ -257,7 +254,7 @@ class TrendingView(RecommendationView):
     @extend_schema(
         operation_id="recommendations_trending",
         parameters=[TrendingListQuerySerializer],
-        responses={200: RecommendationListSerializer, 400: error("A bad parameter, or an unknown category "
+        responses={200: RecommendationListSerializer, 400: openapi_error("A bad parameter, or an unknown category "
                                                                  "(`unknown_category`)."), 401: BAD_TOKEN},
     )  # fmt: skip
     def get(self, request: Request) -> Response:

@@ -5,14 +5,14 @@ from functools import partial
 from django.http import HttpRequest, JsonResponse
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt, ensure_csrf_cookie
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, PolymorphicProxySerializer, extend_schema
 from rest_framework import generics, status
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api_errors import ErrorSerializer, error_body
+from config.api_errors import error_body, openapi_error
 from shop.api.authentication import CATALOG_AUTHENTICATION, EVENTS_AUTHENTICATION, caller_may_name_customers
 from shop.api.pagination import ProductPagination
 from shop.api.serializers import (
@@ -30,11 +30,8 @@ from shop.selectors import ProductFilters, category_list, order_with_lines, prod
 from shop.services import customer_for_request, interactions_record, order_place
 
 
-def error(description: str) -> OpenApiResponse:
-    return OpenApiResponse(ErrorSerializer, description=description)
 
-
-BAD_TOKEN = error("The `Authorization: Token ...` header names no valid token (`authentication_failed`).")
+BAD_TOKEN = openapi_error("The `Authorization: Token ...` header names no valid token (`authentication_failed`).")
 
 
 # Catalog responses set the csrftoken cookie, so the storefront holds one before it posts events.
@@ -52,9 +49,9 @@ class ProductListView(generics.ListAPIView):
         parameters=[ProductListQuerySerializer],
         responses={
             200: ProductSerializer(many=True),
-            400: error("A bad parameter (price, ordering, category, page, page_size, ...); `extra.fields` names it."),
+            400: openapi_error("A bad parameter (price, ordering, category, page, page_size, ...); `extra.fields` names it."),
             401: BAD_TOKEN,
-            404: error("The page is past the last page (`page_out_of_range`)."),
+            404: openapi_error("The page is past the last page (`page_out_of_range`)."),
         },
     )
     def get(self, request: Request, *args, **kwargs) -> Response:
@@ -78,7 +75,7 @@ class ProductDetailView(APIView):
         responses={
             200: ProductSerializer,
             401: BAD_TOKEN,
-            404: error("No active product has this id (`product_not_found`)."),
+            404: openapi_error("No active product has this id (`product_not_found`)."),
         },
     )
     def get(self, request: Request, product_id: str) -> Response:
@@ -117,10 +114,10 @@ class InteractionCreateView(APIView):
         ),
         responses={
             201: RecordResultSerializer,
-            400: error("A bad event; for a list `extra.fields` is keyed by item index, then field."),
+            400: openapi_error("A bad event; for a list `extra.fields` is keyed by item index, then field."),
             401: BAD_TOKEN,
-            413: error("The body is larger than the server accepts (`request_too_large`)."),
-            403: error("CSRF token missing (`csrf_failed`), or customer_id set by a visitor (`customer_id_not_allowed`)."),
+            413: openapi_error("The body is larger than the server accepts (`request_too_large`)."),
+            403: openapi_error("CSRF token missing (`csrf_failed`), or customer_id set by a visitor (`customer_id_not_allowed`)."),
         },
         examples=[
             OpenApiExample(
@@ -170,10 +167,10 @@ class CheckoutView(APIView):
         request=CheckoutRequestSerializer,
         responses={
             201: OrderSerializer,
-            400: error("A bad line (unknown product, bad quantity, a product twice, a second currency)."),
+            400: openapi_error("A bad line (unknown product, bad quantity, a product twice, a second currency)."),
             401: BAD_TOKEN,
-            403: error("CSRF token missing (`csrf_failed`)."),
-            409: error("Not enough stock for a line (`out_of_stock`, `insufficient_stock`)."),
+            403: openapi_error("CSRF token missing (`csrf_failed`)."),
+            409: openapi_error("Not enough stock for a line (`out_of_stock`, `insufficient_stock`)."),
         },
         examples=[
             OpenApiExample(
