@@ -31,6 +31,8 @@ from config.api_errors import ApiError
 from experiments.assignment import enters, variant_index
 from experiments.models import Assignment, Experiment, Variant
 from recommendations import serving as recommendation_serving
+from shop.models import Customer
+from shop.services import customer_for_request, customer_get_or_create
 
 logger = logging.getLogger(__name__)
 
@@ -228,9 +230,7 @@ def arm_forced(*, placement: str, experiment_key: str, variant_key: str) -> Arm:
 
     Raises LookupError naming what does not exist or does not run on this placement.
     """
-    from experiments.models import Experiment as ExperimentModel  # noqa: PLC0415 (same app; keeps the hot path lean)
-
-    experiment = ExperimentModel.objects.filter(key=experiment_key).first()
+    experiment = Experiment.objects.filter(key=experiment_key).first()
     if experiment is None:
         raise LookupError(f"No experiment '{experiment_key}'.")
     if experiment.placement != placement:
@@ -285,9 +285,6 @@ def _assignment_read_or_store(experiment: RunningExperiment, subject: Subject, r
 
 def subject_for_request(*, request, customer) -> Subject | None:
     """Return who a list request is for (``customer``: the CustomerRef the list reads), None when not enterable."""
-    from shop.models import Customer  # noqa: PLC0415
-    from shop.services import customer_for_request, customer_get_or_create  # noqa: PLC0415
-
     if customer.customer_id is not None:
         customer_id = customer.customer_id
 
