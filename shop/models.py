@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.fields.json import KeyTextTransform
 
 currency_code_validator = RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO 4217 code such as USD.")
 
@@ -134,6 +135,11 @@ class Interaction(models.Model):
             # kind is in the key so a product's weighted events in a window are read from the index alone
             models.Index(fields=["product", "timestamp", "kind"], name="interaction_product_time"),
             models.Index(fields=["kind", "timestamp"], name="interaction_kind_time"),
+            # An experiment's clicks (experiments.selectors), without scanning every event's context.
+            models.Index(
+                KeyTextTransform("experiment", "context"), "customer", "timestamp",
+                condition=Q(kind="click"), name="interaction_click_experiment",
+            ),  # fmt: skip
         ]
 
     def __str__(self) -> str:
