@@ -34,6 +34,10 @@ class Experiment(models.Model):
         PAUSED = "paused", "Paused"
         STOPPED = "stopped", "Stopped"
 
+    class Kind(models.TextChoices):
+        AB = "ab", "A/B test"
+        INTERLEAVING = "interleaving", "Interleaving (team draft)"
+
     class Metric(models.TextChoices):
         CTR = "ctr", "Click-through rate"
         ADD_TO_CART_RATE = "add_to_cart_rate", "Add-to-cart rate"
@@ -44,6 +48,11 @@ class Experiment(models.Model):
     name = models.CharField(max_length=120)
     hypothesis = models.TextField(blank=True, help_text="What you expect to happen, and why.")
     placement = models.CharField(max_length=32, choices=Placement.choices)
+    kind = models.CharField(
+        max_length=16, choices=Kind.choices, default=Kind.AB,
+        help_text="A/B: each visitor sees one variant. Interleaving: each visitor sees one list merging the two "
+        "variants' rankings, and each click is credited to the variant that placed the product.",
+    )  # fmt: skip
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
     started_at = models.DateTimeField(null=True, blank=True)
     stopped_at = models.DateTimeField(null=True, blank=True)
@@ -86,6 +95,7 @@ class Experiment(models.Model):
                 condition=Q(status__in=["draft", "running", "paused", "stopped"]), name="experiment_status_valid"
             ),
             models.CheckConstraint(condition=Q(minimum_detectable_effect__gt=0), name="experiment_mde_positive"),
+            models.CheckConstraint(condition=Q(kind__in=["ab", "interleaving"]), name="experiment_kind_valid"),
         ]
 
     def __str__(self) -> str:
@@ -94,6 +104,10 @@ class Experiment(models.Model):
     @property
     def hash_salt(self) -> str:
         return self.salt or self.key
+
+    @property
+    def is_interleaving(self) -> bool:
+        return self.kind == self.Kind.INTERLEAVING
 
 
 class Variant(models.Model):
@@ -145,11 +159,15 @@ class Variant(models.Model):
 
 
 class Assignment(models.Model):
-    """A visitor's variant in an experiment, stored at their first exposure and never moved."""
+    """A visitor's variant in an experiment, stored at their first exposure and never moved.
+
+    In an interleaving experiment every visitor who enters sees both variants merged, so the
+    assignment records only that they entered (no variant).
+    """
 
     experiment = models.ForeignKey(Experiment, on_delete=models.CASCADE, related_name="assignments")
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="assignments", db_index=False)
-    variant = models.ForeignKey(Variant, on_delete=models.RESTRICT, related_name="assignments")
+    variant = models.ForeignKey(Variant, null=True, blank=True, on_delete=models.RESTRICT, related_name="assignments")
     assigned_at = models.DateTimeField(db_index=True)
     request_id = models.CharField(max_length=64, help_text="The list served at the first exposure.")
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from experiments import stats
 from experiments.models import Experiment
-from experiments.selectors import VisitorOutcomes, experiment_end, experiment_visitor_outcomes
+from experiments.selectors import VisitorOutcomes, experiment_end, experiment_visitor_outcomes, interleaving_outcomes
 
 METRICS = ("ctr", "add_to_cart_rate", "conversion", "revenue_per_visitor")
 PROPORTIONS = {"add_to_cart_rate": "carts", "conversion": "orders"}  # visitors with at least one
@@ -24,6 +24,8 @@ MAX_CHART_DAYS = 90
 
 def experiment_results(*, experiment: Experiment, now: datetime | None = None) -> dict:
     """Return the experiment's results as they stand (a stopped experiment: as they stood at the stop)."""
+    if experiment.is_interleaving:
+        return _interleaving_results(experiment, end=experiment_end(experiment, now=now))
     end = experiment_end(experiment, now=now)
     outcomes = experiment_visitor_outcomes(experiment=experiment, end=end)
     variants = list(experiment.variants.all())
@@ -47,19 +49,7 @@ def experiment_results(*, experiment: Experiment, now: datetime | None = None) -
 
     srm = stats.srm_check([row["assigned"] for row in rows], [variant.weight for variant in variants]) if len(rows) >= 2 else None
     return _jsonable({
-        "experiment": {
-            "key": experiment.key,
-            "name": experiment.name,
-            "placement": experiment.placement,
-            "status": experiment.status,
-            "started_at": experiment.started_at,
-            "stopped_at": experiment.stopped_at,
-            "traffic": float(experiment.traffic),
-            "primary_metric": primary,
-            "minimum_detectable_effect": mde,
-            "cart_window_hours": experiment.cart_window_hours,
-            "purchase_window_days": experiment.purchase_window_days,
-        },
+        "experiment": _experiment_summary(experiment),
         "window": {"start": experiment.started_at, "end": end},
         "visitors": len(outcomes),
         "srm": {
@@ -72,6 +62,77 @@ def experiment_results(*, experiment: Experiment, now: datetime | None = None) -
         "decision": _overall_decision(rows),
         "planner": _planner(experiment, outcomes, control, variants, end=end),
         "daily": _daily(experiment, outcomes, control, variants, end=end),
+    })
+
+
+def _experiment_summary(experiment: Experiment) -> dict:
+    return {
+        "key": experiment.key,
+        "name": experiment.name,
+        "kind": experiment.kind,
+        "placement": experiment.placement,
+        "status": experiment.status,
+        "started_at": experiment.started_at,
+        "stopped_at": experiment.stopped_at,
+        "traffic": float(experiment.traffic),
+        "primary_metric": experiment.primary_metric,
+        "minimum_detectable_effect": float(experiment.minimum_detectable_effect),
+        "cart_window_hours": experiment.cart_window_hours,
+        "purchase_window_days": experiment.purchase_window_days,
+    }
+
+
+def _interleaving_results(experiment: Experiment, *, end: datetime) -> dict:
+    """Preference between the two rankings: per list, the team whose products got more clicks wins; per visitor, summed.
+
+    Team A is the control's ranking, team B the other variant's.
+    """
+    outcomes = interleaving_outcomes(experiment=experiment, end=end)
+    variants = list(experiment.variants.all())
+    team_variants = {
+        "A": next((variant for variant in variants if variant.is_control), None),
+        "B": next((variant for variant in variants if not variant.is_control), None),
+    }
+    preference = stats.interleaving_preference(outcomes.wins_a, outcomes.wins_b, outcomes.ties)
+    clicks = {"A": int(outcomes.clicks_a.sum()), "B": int(outcomes.clicks_b.sum())}
+    teams = [
+        {
+            "team": team,
+            "key": variant.key if variant else None,
+            "name": (variant.name or variant.key) if variant else None,
+            "config": variant.serving_config if variant else None,
+            "clicks": clicks[team],
+            **outcomes.teams[team],
+        }
+        for team, variant in team_variants.items()
+    ]
+    winner = {"A preferred": team_variants["A"], "B preferred": team_variants["B"]}.get(preference.decision)
+    return _jsonable({
+        "experiment": _experiment_summary(experiment),
+        "window": {"start": experiment.started_at, "end": end},
+        "visitors": len(outcomes),
+        "exposed": int((outcomes.impressions > 0).sum()),
+        "impressions": int(outcomes.impressions.sum()),
+        "visitors_with_clicks": int(((outcomes.clicks_a + outcomes.clicks_b) > 0).sum()),
+        "teams": teams,
+        "preference": {
+            "visitors": preference.visitors,
+            "wins_a": preference.wins_a,
+            "wins_b": preference.wins_b,
+            "ties": preference.ties,
+            "delta": preference.delta,
+            "delta_ci": list(preference.delta_ci),
+            "prefer_a": preference.prefer_a,
+            "prefer_b": preference.prefer_b,
+            "p_value": preference.p_value,
+            "decision": preference.decision,
+        },
+        "decision": preference.decision,
+        "decision_text": (
+            f"{preference.decision.split()[0]} ({winner.name or winner.key}) preferred" if winner else "No preference yet"
+        ),
+        "srm": None,
+        "variants": [],
     })
 
 

@@ -151,3 +151,118 @@ def _epoch_seconds(column: str) -> str:
     if connection.vendor == "postgresql":
         return f"EXTRACT(EPOCH FROM {column})::double precision"
     return f"((julianday({column}) - 2440587.5) * 86400.0)"
+
+
+@dataclass(frozen=True)
+class InterleavingOutcomes:
+    """Per entered visitor of an interleaving experiment (aligned numpy arrays), and attributed totals per team."""
+
+    impressions: np.ndarray  # lists seen
+    wins_a: np.ndarray  # lists where team A's products got more clicks than B's
+    wins_b: np.ndarray
+    ties: np.ndarray  # lists with clicks, as many on each team's products
+    clicks_a: np.ndarray
+    clicks_b: np.ndarray
+    teams: dict  # {"A": {"add_to_carts", "orders", "order_lines", "revenue"}, "B": {...}}
+
+    def __len__(self) -> int:
+        return int(self.impressions.size)
+
+
+def interleaving_outcomes(*, experiment: Experiment, end: datetime | None = None) -> InterleavingOutcomes:
+    """Return each entered visitor's list outcomes (team clicks per shown list), and what each team's clicks led to.
+
+    A click is credited to the team its context names (the storefront sends back the ``team``
+    of the product clicked); an add-to-cart or order line of that product within the
+    experiment's windows is credited the same way. Two queries, SQL aggregates only.
+    """
+    end = end or experiment_end(experiment)
+    limit = connection.ops.adapt_datetimefield_value(end)
+    cart_seconds, purchase_seconds = int(experiment.cart_window_hours) * 3600, int(experiment.purchase_window_days) * 86400
+    with connection.cursor() as cursor:
+        cursor.execute(_interleaving_visitors_sql(), [experiment.pk, experiment.key, limit, experiment.pk, limit])
+        rows = cursor.fetchall()
+        cursor.execute(_interleaving_teams_sql(cart_seconds, purchase_seconds), [experiment.pk, experiment.key, limit, limit, limit])
+        team_rows = cursor.fetchall()
+    table = np.array(rows, dtype=np.float64).reshape(-1, 6)
+    teams = {team: {"add_to_carts": 0, "orders": 0, "order_lines": 0, "revenue": 0.0} for team in ("A", "B")}
+    for team, carts, orders, lines, revenue in team_rows:
+        if team in teams:
+            teams[team] = {"add_to_carts": int(carts or 0), "orders": int(orders or 0), "order_lines": int(lines or 0),
+                           "revenue": round(float(revenue or 0), 2)}  # fmt: skip
+    return InterleavingOutcomes(*(table[:, column] for column in range(6)), teams=teams)
+
+
+def _team_clicks_cte() -> str:
+    name = connection.ops.quote_name
+    interactions, assignments = name(Interaction._meta.db_table), name(Assignment._meta.db_table)
+    return f"""
+a AS (SELECT customer_id, assigned_at FROM {assignments} WHERE experiment_id = %s),
+clk AS (
+  SELECT x.customer_id, x.product_id, x.timestamp AS ts,
+         {_json_text("x.context", "request_id")} AS request_id, {_json_text("x.context", "team")} AS team
+  FROM {interactions} x JOIN a ON a.customer_id = x.customer_id
+  WHERE x.kind = 'click' AND {_json_text("x.context", "experiment")} = %s
+    AND x.timestamp >= a.assigned_at AND x.timestamp <= %s
+    AND COALESCE({_json_text("x.context", "request_id")}, '') NOT LIKE 'qa-%%'
+    AND {_json_text("x.context", "team")} IN ('A', 'B')
+)"""
+
+
+@functools.cache
+def _interleaving_visitors_sql() -> str:
+    impressions = connection.ops.quote_name(Impression._meta.db_table)
+    return f"""
+WITH {_team_clicks_cte()},
+lists AS (
+  SELECT customer_id, request_id,
+         SUM(CASE WHEN team = 'A' THEN 1 ELSE 0 END) AS a, SUM(CASE WHEN team = 'B' THEN 1 ELSE 0 END) AS b
+  FROM clk GROUP BY customer_id, request_id
+),
+outcomes AS (
+  SELECT customer_id, SUM(CASE WHEN a > b THEN 1 ELSE 0 END) AS wins_a, SUM(CASE WHEN b > a THEN 1 ELSE 0 END) AS wins_b,
+         SUM(CASE WHEN a = b AND a > 0 THEN 1 ELSE 0 END) AS ties, SUM(a) AS clicks_a, SUM(b) AS clicks_b
+  FROM lists GROUP BY customer_id
+),
+imp AS (
+  SELECT customer_id, COUNT(DISTINCT request_id) AS n FROM (
+    SELECT i.customer_id, i.request_id FROM {impressions} i WHERE i.experiment_id = %s AND i.timestamp <= %s
+    UNION
+    SELECT customer_id, request_id FROM clk WHERE request_id IS NOT NULL
+  ) seen GROUP BY customer_id
+)
+SELECT COALESCE(imp.n, 0), COALESCE(outcomes.wins_a, 0), COALESCE(outcomes.wins_b, 0), COALESCE(outcomes.ties, 0),
+       COALESCE(outcomes.clicks_a, 0), COALESCE(outcomes.clicks_b, 0)
+FROM a
+LEFT JOIN imp ON imp.customer_id = a.customer_id
+LEFT JOIN outcomes ON outcomes.customer_id = a.customer_id
+"""
+
+
+@functools.cache
+def _interleaving_teams_sql(cart_seconds: int, purchase_seconds: int) -> str:
+    name = connection.ops.quote_name
+    interactions, orders, lines = name(Interaction._meta.db_table), name(Order._meta.db_table), name(OrderLine._meta.db_table)
+    return f"""
+WITH {_team_clicks_cte()},
+carts AS (
+  SELECT clk.team, COUNT(DISTINCT x.id) AS n
+  FROM clk JOIN {interactions} x ON x.customer_id = clk.customer_id AND x.product_id = clk.product_id
+  WHERE x.kind = 'add_to_cart' AND x.timestamp >= clk.ts AND x.timestamp <= {_plus_seconds("clk.ts", cart_seconds)}
+    AND x.timestamp <= %s
+  GROUP BY clk.team
+),
+bought AS (
+  SELECT DISTINCT clk.team, o.id AS order_id, l.id AS line_id, l.quantity * l.unit_price AS revenue
+  FROM clk JOIN {orders} o ON o.customer_id = clk.customer_id
+  JOIN {lines} l ON l.order_id = o.id AND l.product_id = clk.product_id
+  WHERE o.created_at >= clk.ts AND o.created_at <= {_plus_seconds("clk.ts", purchase_seconds)} AND o.created_at <= %s
+),
+purchases AS (
+  SELECT team, COUNT(DISTINCT order_id) AS orders, COUNT(*) AS order_lines, SUM(revenue) AS revenue FROM bought GROUP BY team
+)
+SELECT t.team, carts.n, purchases.orders, purchases.order_lines, purchases.revenue
+FROM (SELECT 'A' AS team UNION ALL SELECT 'B') t
+LEFT JOIN carts ON carts.team = t.team
+LEFT JOIN purchases ON purchases.team = t.team
+"""

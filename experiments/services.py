@@ -21,14 +21,19 @@ from shop.models import Customer
 VARIANT_FIELDS = ("key", "name", "weight", "is_control", "strategy", "w_content", "w_cf", "options")
 CONFIG_FIELDS = ("strategy", "w_content", "w_cf", "options", "is_control")
 # Changing these after the start would reshuffle who is in which variant, or what a variant means.
-FROZEN_ONCE_STARTED = ("key", "placement", "salt")
+FROZEN_ONCE_STARTED = ("key", "placement", "salt", "kind")
 
 
-def variant_set_errors(variants: Sequence[dict]) -> dict[str, list[str]]:
-    """Return what is wrong with a whole set of variants (each a dict of Variant fields), by field name."""
+def variant_set_errors(variants: Sequence[dict], *, kind: str = Experiment.Kind.AB) -> dict[str, list[str]]:
+    """Return what is wrong with a whole set of variants (each a dict of Variant fields), by field name.
+
+    An interleaving experiment merges exactly two rankings: the control is team A, the other team B.
+    """
     errors: dict[str, list[str]] = {}
     if len(variants) < 2:
         errors.setdefault("variants", []).append("An experiment needs at least two variants: a control and a treatment.")
+    if kind == Experiment.Kind.INTERLEAVING and len(variants) > 2:
+        errors.setdefault("variants", []).append("An interleaving experiment merges exactly two variants (A: the control, B).")
     controls = sum(1 for variant in variants if variant.get("is_control"))
     if controls != 1:
         errors.setdefault("is_control", []).append(f"Exactly one variant must be the control; {controls} are.")
@@ -48,7 +53,7 @@ def _raise_field_errors(errors: dict[str, list[str]], *, prefix: str = "") -> No
 
 def experiment_create(*, fields: dict, variants: Sequence[dict]) -> Experiment:
     """Create a draft experiment with its variants (validated fields), all or nothing."""
-    _raise_field_errors(variant_set_errors(variants), prefix="variants.")
+    _raise_field_errors(variant_set_errors(variants, kind=fields.get("kind", Experiment.Kind.AB)), prefix="variants.")
     with transaction.atomic():
         experiment = Experiment.objects.create(**{**fields, "status": Experiment.Status.DRAFT})
         Variant.objects.bulk_create([Variant(experiment=experiment, **_variant_values(variant)) for variant in variants])
@@ -76,11 +81,13 @@ def experiment_update(*, experiment: Experiment, fields: dict, variants: Sequenc
         for name, value in fields.items():
             setattr(experiment, name, value)
         experiment.save()
+        if variants is None and not started and "kind" in fields:
+            variants = list(experiment.variants.values(*VARIANT_FIELDS))  # the new kind must fit the variants
         if variants is not None:
             if started:
                 _variants_edit_started(experiment, variants)
             else:
-                _raise_field_errors(variant_set_errors(variants), prefix="variants.")
+                _raise_field_errors(variant_set_errors(variants, kind=experiment.kind), prefix="variants.")
                 experiment.variants.all().delete()
                 Variant.objects.bulk_create([Variant(experiment=experiment, **_variant_values(variant)) for variant in variants])
     _changed()
@@ -124,7 +131,7 @@ def experiment_start(*, experiment: Experiment) -> Experiment:
         if experiment.status == Experiment.Status.STOPPED:
             raise ApiError("A stopped experiment cannot be started again; copy it into a new one.", code="experiment_stopped", status_code=409)
         variants = list(experiment.variants.values(*VARIANT_FIELDS))
-        _raise_field_errors(variant_set_errors(variants), prefix="variants.")
+        _raise_field_errors(variant_set_errors(variants, kind=experiment.kind), prefix="variants.")
         other = Experiment.objects.filter(placement=experiment.placement, status=Experiment.Status.RUNNING).exclude(pk=experiment.pk).first()
         if other is not None:
             raise _placement_taken(other)
@@ -210,7 +217,7 @@ def impressions_record(*, items: Sequence[ImpressionInput], customer: Customer) 
     """
     keys = {item.experiment for item in items if item.experiment}
     experiments = {experiment.key: experiment for experiment in Experiment.objects.filter(key__in=keys)}
-    assigned = dict(
+    assigned = dict(  # an interleaving assignment has no variant: entered is all it says
         Assignment.objects.filter(customer=customer, experiment__key__in=keys).values_list("experiment__key", "variant_id")
     )
     seen_events = set(Impression.objects.filter(event_id__in={item.event_id for item in items}).values_list("event_id", flat=True))

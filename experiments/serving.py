@@ -39,6 +39,7 @@ logger = logging.getLogger(__name__)
 ASSIGNMENT_CACHE_TIMEOUT = 60 * 60 * 24 * 30
 LOCAL_ASSIGNMENTS = 50_000
 NOT_ENTERED = 0  # cached for a signed-in user whose customer's bucket is outside the traffic
+INTERLEAVED = -1  # entered an interleaving experiment: no variant, both are merged
 QA_REQUEST_PREFIX = "qa-"
 
 
@@ -60,6 +61,11 @@ class RunningExperiment:
     salt: str
     traffic: float
     variants: tuple[RunningVariant, ...]
+    kind: str = Experiment.Kind.AB
+
+    @property
+    def is_interleaving(self) -> bool:
+        return self.kind == Experiment.Kind.INTERLEAVING
 
     def variant_for(self, customer_id: str) -> RunningVariant:
         """The variant the hash gives this customer now (a stored assignment overrides it)."""
@@ -74,13 +80,18 @@ class RunningExperiment:
 
 @dataclass(frozen=True)
 class Arm:
-    """The experiment and variant a list is served under; ``qa`` when staff forced it (never counted)."""
+    """The experiment and variant a list is served under; ``qa`` when staff forced it (never counted).
+
+    An interleaving arm has no variant: ``teams`` holds team A's (the control's) and team B's
+    configs and digests, whose lists the caller merges by team draft.
+    """
 
     experiment: str
-    variant: str
-    config: dict
+    variant: str | None
+    config: dict | None
     digest: str
     qa: bool = False
+    teams: tuple[tuple[dict, str], tuple[dict, str]] | None = None
 
 
 def config_digest(config: dict) -> str:
@@ -133,6 +144,7 @@ def running_experiments_read() -> dict[str, RunningExperiment]:
             placement=experiment.placement,
             salt=experiment.hash_salt,
             traffic=float(experiment.traffic),
+            kind=experiment.kind,
             variants=tuple(
                 RunningVariant(
                     pk=variant.pk,
@@ -219,10 +231,25 @@ def arm_for_request(*, placement: str, subject: Subject | None, request_id: str)
     if subject.customer_id is not None and not enters(experiment.salt, subject.customer_id, experiment.traffic):
         return None
     variant_pk = _assigned_variant_pk(experiment, subject, request_id)
+    if variant_pk == INTERLEAVED and experiment.is_interleaving:
+        return interleaved_arm(experiment)
     variant = experiment.variant_by_pk(variant_pk) if variant_pk else None
     if variant is None:
         return None
     return Arm(experiment=experiment.key, variant=variant.key, config=variant.config, digest=variant.digest)
+
+
+def interleaved_arm(experiment: RunningExperiment) -> Arm:
+    """The arm of an interleaving experiment: the control's ranking is team A, the other variant's team B."""
+    team_a = next(variant for variant in experiment.variants if variant.is_control)
+    team_b = next(variant for variant in experiment.variants if not variant.is_control)
+    return Arm(
+        experiment=experiment.key,
+        variant=None,
+        config=None,
+        digest=f"{team_a.digest}.{team_b.digest}",
+        teams=((team_a.config, team_a.digest), (team_b.config, team_b.digest)),
+    )
 
 
 def arm_forced(*, placement: str, experiment_key: str, variant_key: str) -> Arm:
@@ -261,26 +288,26 @@ def _assigned_variant_pk(experiment: RunningExperiment, subject: Subject, reques
 def _assignment_read_or_store(experiment: RunningExperiment, subject: Subject, request_id: str) -> int:
     """Return the stored variant of the subject's customer, storing the hashed one at the first exposure."""
     customer = subject.resolve()
-    stored = Assignment.objects.filter(experiment_id=experiment.pk, customer=customer).values_list("variant_id", flat=True).first()
-    if stored is not None:
-        return stored
+    stored = Assignment.objects.filter(experiment_id=experiment.pk, customer=customer).values_list("variant_id", flat=True)
+    if stored:
+        return stored[0] or INTERLEAVED
     if not enters(experiment.salt, customer.customer_id, experiment.traffic):
         return NOT_ENTERED
-    variant = experiment.variant_for(customer.customer_id)
+    variant_pk = None if experiment.is_interleaving else experiment.variant_for(customer.customer_id).pk
     try:
         with transaction.atomic():
             Assignment.objects.create(
                 experiment_id=experiment.pk,
                 customer=customer,
-                variant_id=variant.pk,
+                variant_id=variant_pk,
                 assigned_at=timezone.now(),
                 request_id=request_id[:64],
             )
     except IntegrityError:
         # The same visitor's other request stored it first (or the experiment is gone): read what won.
-        stored = Assignment.objects.filter(experiment_id=experiment.pk, customer=customer).values_list("variant_id", flat=True).first()
-        return stored if stored is not None else NOT_ENTERED
-    return variant.pk
+        stored = Assignment.objects.filter(experiment_id=experiment.pk, customer=customer).values_list("variant_id", flat=True)
+        return (stored[0] or INTERLEAVED) if stored else NOT_ENTERED
+    return variant_pk or INTERLEAVED
 
 
 def subject_for_request(*, request, customer) -> Subject | None:

@@ -53,6 +53,7 @@ from recommendations.engine import (
     Recommendations,
     user_history,
 )
+from recommendations.engine.interleaving import TEAM_A, team_draft
 from recommendations.serving import (
     Availability,
     ServingModel,
@@ -283,6 +284,42 @@ def recommendations_for_config(
         exclude_purchased=options.get("exclude_purchased"),
         variant_digest=variant_digest,
     )
+
+
+STRATEGY_INTERLEAVED = "interleaved"
+
+
+def recommendations_interleaved(
+    *,
+    teams: tuple[tuple[dict, str], tuple[dict, str]],
+    request_id: str,
+    placement_kind: str,
+    customer: CustomerRef,
+    product_id: str | None,
+    k: int,
+    exclude: Sequence[str] = (),
+) -> RecommendationList:
+    """Return one list merging two serving configs' rankings by team draft, each result marked with its ``team``.
+
+    Both rankings come through the usual cached lists (a hit costs what it always does); the
+    merge is redone per response, seeded by its request id, so a response can be replayed.
+    """
+    lists = [
+        recommendations_for_config(
+            config=config, variant_digest=digest, placement_kind=placement_kind,
+            customer=customer, product_id=product_id, k=k, exclude=exclude,
+        )  # fmt: skip
+        for config, digest in teams
+    ]
+    by_id = [{item["product_id"]: item for item in listing.results} for listing in lists]
+    merged = team_draft(
+        [item["product_id"] for item in lists[0].results], [item["product_id"] for item in lists[1].results], k, seed=request_id
+    )
+    results = [
+        {**by_id[0 if team == TEAM_A else 1][product_id], "team": team} for product_id, team in zip(merged.items, merged.teams)
+    ]
+    source = SOURCE_CACHE if all(listing.source == SOURCE_CACHE for listing in lists) else SOURCE_MODEL
+    return RecommendationList(results, STRATEGY_INTERLEAVED, lists[0].model_version, source=source)
 
 
 # -- personal lists -----------------------------------------------------------------------

@@ -55,7 +55,7 @@ class ExperimentSerializer(serializers.ModelSerializer):
     class Meta:
         model = Experiment
         fields = [
-            "key", "name", "hypothesis", "placement", "status", "started_at", "stopped_at", "traffic", "salt",
+            "key", "name", "hypothesis", "placement", "kind", "status", "started_at", "stopped_at", "traffic", "salt",
             "primary_metric", "minimum_detectable_effect", "cart_window_hours", "purchase_window_days", "variants",
             "created_at", "updated_at",
         ]  # fmt: skip

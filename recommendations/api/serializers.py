@@ -168,6 +168,11 @@ class RecommendedProductSerializer(serializers.Serializer):
     category = serializers.CharField(help_text="The category's name.")
     score = serializers.FloatField(help_text="Higher is better; comparable within one list only.")
     reason = serializers.CharField(help_text='For shoppers, e.g. "Because you viewed Trail Running Shoes".')
+    team = serializers.ChoiceField(
+        choices=["A", "B"], required=False,
+        help_text="Interleaving experiments only: the variant whose ranking placed the product (A: the control). "
+        "Send it back in the click's context.",
+    )  # fmt: skip
 
 
 class RecommendationListSerializer(serializers.Serializer):
@@ -175,11 +180,13 @@ class RecommendationListSerializer(serializers.Serializer):
 
     results = RecommendedProductSerializer(many=True)
     strategy = serializers.ChoiceField(
-        choices=["content", "also_bought", "hybrid", "cf", "trending", "popular"],
+        choices=["content", "also_bought", "hybrid", "cf", "trending", "popular", "interleaved"],
         help_text="popular: no model is active yet; the store's popular products.",
     )
     model_version = serializers.IntegerField(allow_null=True, help_text="The model version that ranked the list.")
     source = serializers.ChoiceField(choices=["model", "cache"], help_text="Computed now, or read from the cache.")
     request_id = serializers.CharField(help_text="Send it back in events' context to attribute clicks and purchases.")
     experiment = serializers.CharField(allow_null=True, help_text="The experiment that decided this list, or null.")
-    variant = serializers.CharField(allow_null=True, help_text="The experiment's variant this visitor sees, or null.")
+    variant = serializers.CharField(
+        allow_null=True, help_text="The experiment's variant this visitor sees; null outside experiments and in interleaving ones."
+    )

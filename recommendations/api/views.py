@@ -32,6 +32,7 @@ from recommendations.selectors import (
     RecommendationList,
     recommendations_also_bought,
     recommendations_for_config,
+    recommendations_interleaved,
     recommendations_personal,
     recommendations_similar,
     recommendations_trending,
@@ -100,16 +101,16 @@ def placed_list(
         arm = arm_for_request(placement=placement, subject=subject, request_id=request_id)
     if arm is None:
         return PlacedList(default(), request_id)
-    listing = recommendations_for_config(
-        config=arm.config,
-        variant_digest=arm.digest,
-        placement_kind=PLACEMENT_KIND_PRODUCT if placement.startswith("product_") else PLACEMENT_KIND_PERSONAL,
-        customer=customer,
-        product_id=product_id,
-        k=query["k"],
-        exclude=query["exclude"],
-    )
-    return PlacedList(listing, request_id, arm)
+    options = {
+        "placement_kind": PLACEMENT_KIND_PRODUCT if placement.startswith("product_") else PLACEMENT_KIND_PERSONAL,
+        "customer": customer,
+        "product_id": product_id,
+        "k": query["k"],
+        "exclude": query["exclude"],
+    }
+    if arm.teams is not None:
+        return PlacedList(recommendations_interleaved(teams=arm.teams, request_id=request_id, **options), request_id, arm)
+    return PlacedList(recommendations_for_config(config=arm.config, variant_digest=arm.digest, **options), request_id, arm)
 
 
 def _forced_arm(request: Request, placement: str, forced: str) -> Arm:

@@ -49,6 +49,8 @@ export interface RecommendedProduct {
   score: number
   /** A short line a shopper can read: "Similar to Trail Running Shoes". */
   reason: string
+  /** Interleaving experiments: the variant whose ranking placed the product (A: the control). */
+  team?: 'A' | 'B'
 }
 
 export interface RecommendationList {
@@ -79,6 +81,8 @@ export interface Attribution {
   experiment?: string
   variant?: string
   position?: number
+  /** Interleaving experiments: the team of the product at `position`, so the click is credited to it. */
+  team?: 'A' | 'B'
   model_version?: string
 }
 

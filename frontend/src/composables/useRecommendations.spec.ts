@@ -51,6 +51,24 @@ describe('useRecommendations', () => {
     scope.stop()
   })
 
+  it('credits a click in an interleaved list to the team that placed the card', async () => {
+    const scope = effectScope()
+    const interleaved: RecommendationList = {
+      ...list('r-2', ['P1', 'P2', 'P3']),
+      strategy: 'interleaved',
+      variant: null,
+    }
+    interleaved.results = interleaved.results.map((item, index) => ({ ...item, team: index === 1 ? 'B' : 'A' }))
+    const state = scope.run(() => useRecommendations(async () => interleaved))!
+    await flush()
+
+    expect(state.attribution('home_for_you', 1)).toMatchObject({ request_id: 'r-2', experiment: 'exp-home', position: 1, team: 'B' })
+    expect(state.attribution('home_for_you', 2).team).toBe('A')
+    expect(state.attribution('home_for_you', 1).variant).toBeUndefined()
+    expect(state.attribution('home_for_you').team).toBeUndefined()
+    scope.stop()
+  })
+
   it('treats a failed list as an empty one, keeping the error', async () => {
     const scope = effectScope()
     const state = scope.run(() => useRecommendations(async () => Promise.reject(new Error('404'))))!

@@ -49,6 +49,7 @@ export function useRecommendations(load: RecommendationLoader, key?: WatchSource
       model_version: meta?.model_version === null || meta?.model_version === undefined ? undefined : String(meta.model_version),
       placement,
       position,
+      team: position === undefined ? undefined : meta?.results[position]?.team,
     }
   }
 
