@@ -673,3 +673,150 @@ def days_needed(*, visitors_needed_total: float, visitors_per_day: float) -> flo
     if not _is_usable(visitors_per_day) or visitors_per_day <= 0 or not _is_usable(visitors_needed_total):
         return None
     return max(visitors_needed_total, 0) / visitors_per_day
+
+
+# --------------------------------------------------------------------------- interleaving
+
+A_PREFERRED = "A preferred"
+B_PREFERRED = "B preferred"
+NO_PREFERENCE_YET = "no preference yet"
+
+# The interleaving names join the module's exports here, next to their definitions.
+__all__ += [
+    "A_PREFERRED",
+    "B_PREFERRED",
+    "NO_PREFERENCE_YET",
+    "PreferenceResult",
+    "impression_outcomes",
+    "interleaving_preference",
+]
+
+# Bootstrap replicates are drawn in blocks of at most this many multinomial cells, to bound memory.
+_BOOTSTRAP_BLOCK_CELLS = 1 << 22
+
+
+@dataclass(frozen=True)
+class PreferenceResult:
+    """Which of two interleaved rankers visitors prefer: impression outcomes, their share, and a sign test."""
+
+    visitors: int  # visitors with at least one counted (clicked) impression
+    wins_a: int  # impressions won by A, summed over visitors
+    wins_b: int
+    ties: int  # impressions where both teams got the same non-zero number of clicks
+    delta: float  # (wins_a - wins_b) / (wins_a + wins_b + ties); > 0 means A preferred; nan when nothing counted
+    delta_ci: tuple[float, float]  # bootstrap percentile interval over visitors
+    prefer_a: int  # visitors whose own wins favour A
+    prefer_b: int  # visitors whose own wins favour B
+    p_value: float  # two-sided exact sign test of prefer_a against prefer_b; nan when both are 0
+    decision: str  # A_PREFERRED, B_PREFERRED or NO_PREFERENCE_YET
+
+
+def impression_outcomes(clicks_a, clicks_b) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return per-impression 0/1 arrays ``(a_win, b_win, tie)`` from the clicks on each team's credited items.
+
+    The team with more clicks wins the impression; equal non-zero clicks are a tie; an impression without
+    a click is no evidence and gives zeros in all three (Radlinski, Kurup and Joachims, 2008).
+    """
+    clicks_a = np.asarray(clicks_a, dtype=float)
+    clicks_b = np.asarray(clicks_b, dtype=float)
+    if clicks_a.shape != clicks_b.shape:
+        raise ValueError(f"clicks_a and clicks_b differ in shape: {clicks_a.shape} vs {clicks_b.shape}")
+    if (clicks_a < 0).any() or (clicks_b < 0).any():
+        raise ValueError("click counts must be non-negative")
+    a_win = (clicks_a > clicks_b).astype(np.int64)
+    b_win = (clicks_b > clicks_a).astype(np.int64)
+    tie = ((clicks_a == clicks_b) & (clicks_a > 0)).astype(np.int64)
+    return a_win, b_win, tie
+
+
+def _bootstrap_share_interval(
+    numerators: np.ndarray,
+    denominators: np.ndarray,
+    *,
+    alpha: float,
+    n_boot: int,
+    seed: int,
+) -> tuple[float, float]:
+    """Return the percentile interval of sum(numerators) / sum(denominators) over visitors resampled with replacement.
+
+    Resampling n visitors with replacement is a multinomial draw of how often each visitor is taken, and
+    visitors with the same (numerator, denominator) are interchangeable, so the draw runs over the distinct
+    pairs: the same bootstrap distribution at a cost that does not grow with the number of visitors.
+    Fewer than two visitors, or replicates without spread (every visitor has the same share), give
+    ``(nan, nan)`` under the module's conventions.
+    """
+    n = numerators.size
+    if n < 2:
+        return NAN_INTERVAL
+    pairs, counts = np.unique(np.column_stack([numerators, denominators]), axis=0, return_counts=True)
+    probabilities = counts / n
+    rng = np.random.default_rng(seed)
+    block = max(1, _BOOTSTRAP_BLOCK_CELLS // len(pairs))
+    replicates = np.empty(n_boot)
+    for start in range(0, n_boot, block):
+        stop = min(start + block, n_boot)
+        taken = rng.multinomial(n, probabilities, size=stop - start)
+        # Every visitor here has a positive denominator, so every replicate's denominator is positive.
+        replicates[start:stop] = (taken @ pairs[:, 0]) / (taken @ pairs[:, 1])
+    if replicates.min() == replicates.max():
+        return NAN_INTERVAL
+    low, high = np.quantile(replicates, [alpha / 2, 1 - alpha / 2])
+    return float(low), float(high)
+
+
+def interleaving_preference(
+    wins_a,
+    wins_b,
+    ties,
+    *,
+    alpha: float = 0.05,
+    n_boot: int = 2000,
+    seed: int = 0,
+) -> PreferenceResult:
+    """Return which ranker visitors prefer from per-visitor counts of impressions won by A, won by B and tied.
+
+    A visitor's impressions are not independent, so the visitor is the unit (Chapelle, Joachims, Radlinski
+    and Yue, 2012): the test is an exact two-sided binomial (sign) test of the visitors preferring A against
+    those preferring B at 1/2, visitors with equal wins dropping out; the interval for ``delta`` is a
+    percentile bootstrap over visitors. Visitors without a counted impression are ignored; no counted
+    visitor at all gives a nan delta, a nan p-value and "no preference yet". The decision is A or B
+    preferred when p < alpha, by the side with more preferring visitors.
+    """
+    _check_alpha(alpha)
+    if n_boot < 1:
+        raise ValueError(f"n_boot must be positive, got {n_boot}")
+    counts = [np.asarray(values, dtype=float) for values in (wins_a, wins_b, ties)]
+    if counts[0].ndim != 1 or any(values.shape != counts[0].shape for values in counts):
+        raise ValueError("wins_a, wins_b and ties must be 1-D arrays of the same length, one entry per visitor")
+    if any(not np.isfinite(values).all() or (values < 0).any() for values in counts):
+        raise ValueError("win and tie counts must be finite and non-negative")
+    impressions = counts[0] + counts[1] + counts[2]
+    counted = impressions > 0
+    a, b, t = (values[counted] for values in counts)
+    total_a, total_b, total_ties = int(a.sum()), int(b.sum()), int(t.sum())
+    decided = total_a + total_b + total_ties
+    delta = (total_a - total_b) / decided if decided > 0 else NAN
+    delta_ci = _bootstrap_share_interval(a - b, impressions[counted], alpha=alpha, n_boot=n_boot, seed=seed)
+
+    prefer_a = int((a > b).sum())
+    prefer_b = int((b > a).sum())
+    if prefer_a + prefer_b > 0:
+        p_value = min(max(float(stats.binomtest(prefer_a, prefer_a + prefer_b, 0.5).pvalue), 0.0), 1.0)
+    else:
+        p_value = NAN
+    if p_value < alpha:  # False for nan
+        decision = A_PREFERRED if prefer_a > prefer_b else B_PREFERRED
+    else:
+        decision = NO_PREFERENCE_YET
+    return PreferenceResult(
+        visitors=int(counted.sum()),
+        wins_a=total_a,
+        wins_b=total_b,
+        ties=total_ties,
+        delta=delta,
+        delta_ci=delta_ci,
+        prefer_a=prefer_a,
+        prefer_b=prefer_b,
+        p_value=p_value,
+        decision=decision,
+    )
