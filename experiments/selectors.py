@@ -83,26 +83,10 @@ def experiment_visitor_outcomes(*, experiment: Experiment, end: datetime | None 
 @functools.cache
 def _outcomes_sql(cart_seconds: int, purchase_seconds: int) -> str:
     name = connection.ops.quote_name
-    interactions, impressions = name(Interaction._meta.db_table), name(Impression._meta.db_table)
-    assignments, orders, lines = name(Assignment._meta.db_table), name(Order._meta.db_table), name(OrderLine._meta.db_table)
+    interactions, orders, lines = name(Interaction._meta.db_table), name(Order._meta.db_table), name(OrderLine._meta.db_table)
     sql = f"""
-WITH a AS (
-  SELECT customer_id, variant_id, assigned_at FROM {assignments} WHERE experiment_id = %s
-),
-clk AS (
-  SELECT x.customer_id, x.product_id, x.timestamp AS ts, {_json_text("x.context", "request_id")} AS request_id
-  FROM {interactions} x JOIN a ON a.customer_id = x.customer_id
-  WHERE x.kind = 'click' AND {_json_text("x.context", "experiment")} = %s
-    AND x.timestamp >= a.assigned_at AND x.timestamp <= %s
-    AND COALESCE({_json_text("x.context", "request_id")}, '') NOT LIKE 'qa-%%'
-),
-imp AS (
-  SELECT customer_id, COUNT(DISTINCT request_id) AS n FROM (
-    SELECT i.customer_id, i.request_id FROM {impressions} i WHERE i.experiment_id = %s AND i.timestamp <= %s
-    UNION
-    SELECT customer_id, request_id FROM clk WHERE request_id IS NOT NULL
-  ) seen GROUP BY customer_id
-),
+WITH {_assigned_clicks_cte(team=False)},
+{_seen_lists_cte()},
 clicks AS (SELECT customer_id, COUNT(*) AS n FROM clk GROUP BY customer_id),
 carts AS (
   SELECT x.customer_id, COUNT(DISTINCT x.id) AS n
@@ -193,27 +177,41 @@ def interleaving_outcomes(*, experiment: Experiment, end: datetime | None = None
     return InterleavingOutcomes(*(table[:, column] for column in range(6)), teams=teams)
 
 
-def _team_clicks_cte() -> str:
+def _seen_lists_cte() -> str:
+    """The ``imp`` CTE: lists each visitor saw (impressions, and lists clicked before theirs was recorded); params: pk, end."""
+    impressions = connection.ops.quote_name(Impression._meta.db_table)
+    return f"""imp AS (
+  SELECT customer_id, COUNT(DISTINCT request_id) AS n FROM (
+    SELECT i.customer_id, i.request_id FROM {impressions} i WHERE i.experiment_id = %s AND i.timestamp <= %s
+    UNION
+    SELECT customer_id, request_id FROM clk WHERE request_id IS NOT NULL
+  ) seen GROUP BY customer_id
+)"""
+
+
+def _assigned_clicks_cte(*, team: bool) -> str:
+    """The ``a`` (assigned visitors) and ``clk`` (their counted clicks) CTEs; params: experiment pk, key, end.
+
+    ``team``: an interleaving experiment's clicks, with the team each credits (clicks without one are left out).
+    """
     name = connection.ops.quote_name
     interactions, assignments = name(Interaction._meta.db_table), name(Assignment._meta.db_table)
-    return f"""
-a AS (SELECT customer_id, assigned_at FROM {assignments} WHERE experiment_id = %s),
+    team_column = f", {_json_text('x.context', 'team')} AS team" if team else ""
+    team_filter = f"\n    AND {_json_text('x.context', 'team')} IN ('A', 'B')" if team else ""
+    return f"""a AS (SELECT customer_id, variant_id, assigned_at FROM {assignments} WHERE experiment_id = %s),
 clk AS (
-  SELECT x.customer_id, x.product_id, x.timestamp AS ts,
-         {_json_text("x.context", "request_id")} AS request_id, {_json_text("x.context", "team")} AS team
+  SELECT x.customer_id, x.product_id, x.timestamp AS ts, {_json_text("x.context", "request_id")} AS request_id{team_column}
   FROM {interactions} x JOIN a ON a.customer_id = x.customer_id
   WHERE x.kind = 'click' AND {_json_text("x.context", "experiment")} = %s
     AND x.timestamp >= a.assigned_at AND x.timestamp <= %s
-    AND COALESCE({_json_text("x.context", "request_id")}, '') NOT LIKE 'qa-%%'
-    AND {_json_text("x.context", "team")} IN ('A', 'B')
+    AND COALESCE({_json_text("x.context", "request_id")}, '') NOT LIKE 'qa-%%'{team_filter}
 )"""
 
 
 @functools.cache
 def _interleaving_visitors_sql() -> str:
-    impressions = connection.ops.quote_name(Impression._meta.db_table)
     return f"""
-WITH {_team_clicks_cte()},
+WITH {_assigned_clicks_cte(team=True)},
 lists AS (
   SELECT customer_id, request_id,
          SUM(CASE WHEN team = 'A' THEN 1 ELSE 0 END) AS a, SUM(CASE WHEN team = 'B' THEN 1 ELSE 0 END) AS b
@@ -224,13 +222,7 @@ outcomes AS (
          SUM(CASE WHEN a = b AND a > 0 THEN 1 ELSE 0 END) AS ties, SUM(a) AS clicks_a, SUM(b) AS clicks_b
   FROM lists GROUP BY customer_id
 ),
-imp AS (
-  SELECT customer_id, COUNT(DISTINCT request_id) AS n FROM (
-    SELECT i.customer_id, i.request_id FROM {impressions} i WHERE i.experiment_id = %s AND i.timestamp <= %s
-    UNION
-    SELECT customer_id, request_id FROM clk WHERE request_id IS NOT NULL
-  ) seen GROUP BY customer_id
-)
+{_seen_lists_cte()}
 SELECT COALESCE(imp.n, 0), COALESCE(outcomes.wins_a, 0), COALESCE(outcomes.wins_b, 0), COALESCE(outcomes.ties, 0),
        COALESCE(outcomes.clicks_a, 0), COALESCE(outcomes.clicks_b, 0)
 FROM a
@@ -244,7 +236,7 @@ def _interleaving_teams_sql(cart_seconds: int, purchase_seconds: int) -> str:
     name = connection.ops.quote_name
     interactions, orders, lines = name(Interaction._meta.db_table), name(Order._meta.db_table), name(OrderLine._meta.db_table)
     return f"""
-WITH {_team_clicks_cte()},
+WITH {_assigned_clicks_cte(team=True)},
 carts AS (
   SELECT clk.team, COUNT(DISTINCT x.id) AS n
   FROM clk JOIN {interactions} x ON x.customer_id = clk.customer_id AND x.product_id = clk.product_id

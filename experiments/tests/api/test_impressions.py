@@ -133,6 +133,7 @@ def test_hostile_bodies_are_400s_and_store_nothing(api_client, shown, body):
     assert Impression.objects.count() == 0
 
 
+@pytest.mark.services  # concurrent writers need the real database: the embedded SQLite locks the table instead
 @pytest.mark.django_db(transaction=True)
 def test_the_same_impression_posted_twice_at_once_is_stored_once(active_model):
     running_experiment()
