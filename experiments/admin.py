@@ -47,7 +47,7 @@ from experiments.services import (
 from recommendations.api.serializers import ServingConfigSerializer
 
 CONFIG_FORM_FIELDS = ("is_control", "strategy", "w_content", "w_cf", "options")
-FROZEN_EXPERIMENT_FIELDS = ("key", "placement", "salt")
+FROZEN_EXPERIMENT_FIELDS = ("key", "placement", "salt", "kind")
 STATUS_COLOURS = {"draft": "#616161", "running": "#2e7d32", "paused": "#ef6c00", "stopped": "#c62828"}
 CHANGE_PERMISSION = "experiments.change_experiment"
 ADD_PERMISSION = "experiments.add_experiment"
@@ -110,7 +110,12 @@ def _flatten(errors, prefix: str = "") -> list[str]:
 
 
 class VariantFormSet(BaseInlineFormSet):
-    """The variants as a set: two or more, exactly one control, unique keys (``variant_set_errors``)."""
+    """The variants as a set: two or more (exactly two for interleaving), one control, unique keys (``variant_set_errors``).
+
+    The experiment's kind is the one on the form: the admin validates the experiment form before
+    its inline formsets, and the form has put its cleaned ``kind`` on ``self.instance`` by then
+    (read-only once started: the stored kind).
+    """
 
     def alive_forms(self) -> list[forms.ModelForm]:
         """The forms that stand for a variant after this save: not deleted, not an untouched blank row."""
@@ -136,10 +141,13 @@ class VariantFormSet(BaseInlineFormSet):
 
     def clean(self):
         # Not BaseModelFormSet.clean(): its uniqueness check would repeat variant_set_errors' duplicate-key message.
-        errors = variant_set_errors(self.variants())
+        errors = variant_set_errors(self.variants(), kind=self.experiment_kind())
         lines = [message for field_messages in errors.values() for message in field_messages]
         if lines:
             raise ValidationError(lines, code="invalid_variant_set")
+
+    def experiment_kind(self) -> str:
+        return getattr(self.instance, "kind", None) or Experiment.Kind.AB
 
     def record_saved(self, experiment: Experiment) -> None:
         """Fill in what ``formset.save()`` would have, for the admin's history message."""
@@ -194,23 +202,24 @@ class VariantInline(admin.TabularInline):
 
 @admin.register(Experiment)
 class ExperimentAdmin(admin.ModelAdmin):
-    """A/B experiments of recommendation strategies: edit while a draft, then start, pause, stop and read the results."""
+    """Experiments of recommendation strategies (A/B or interleaving): edit while a draft, then start, pause, stop and read the results."""
 
     list_display = [
-        "key", "name", "placement", "status_badge", "traffic_percent", "started_at", "stopped_at", "primary_metric",
+        "key", "name", "placement", "kind", "status_badge", "traffic_percent", "started_at", "stopped_at", "primary_metric",
         "results_link",
     ]  # fmt: skip
-    list_filter = ["status", "placement"]
+    list_filter = ["status", "kind", "placement"]
     search_fields = ["key", "name"]
     inlines = [VariantInline]
     actions = ["start_selected", "pause_selected", "stop_selected"]
     change_list_template = "admin/experiments/experiment/change_list.html"
     change_form_template = "admin/experiments/experiment/change_form.html"
     results_template = "admin/experiments/experiment/results.html"
+    interleaving_results_template = "admin/experiments/experiment/interleaving_results.html"
 
     def get_fieldsets(self, request, obj=None):
         fieldsets = [
-            (None, {"fields": ["key", "name", "hypothesis", "placement", "primary_metric"]}),
+            (None, {"fields": ["key", "name", "hypothesis", "placement", "kind", "primary_metric"]}),
             ("Who enters", {"fields": ["traffic", "salt"]}),
             ("Analysis", {"fields": ["minimum_detectable_effect", "cart_window_hours", "purchase_window_days"]}),
         ]
@@ -367,11 +376,14 @@ class ExperimentAdmin(admin.ModelAdmin):
             "subtitle": experiment.key,
             "experiment": experiment,
             "frozen_at": experiment.stopped_at if frozen else None,
-            "page": results_page(results, chart_id=f"lift-{experiment.pk}"),
-            "glossary": GLOSSARY,
             "change_url": reverse("admin:experiments_experiment_change", args=[experiment.pk]),
         }
         request.current_app = self.admin_site.name
+        # The kind is frozen once started, so the results (or their snapshot) always have the experiment's shape.
+        if (results.get("experiment") or {}).get("kind", experiment.kind) == Experiment.Kind.INTERLEAVING:
+            context.update(page=interleaving_page(results), glossary=INTERLEAVING_GLOSSARY)
+            return TemplateResponse(request, self.interleaving_results_template, context)
+        context.update(page=results_page(results, chart_id=f"lift-{experiment.pk}"), glossary=GLOSSARY)
         return TemplateResponse(request, self.results_template, context)
 
 
@@ -646,6 +658,123 @@ def results_page(results: dict, *, chart_id: str = "lift") -> dict:
         "planner": _planner_text(results.get("planner")),
         "chart": mark_safe(chart),  # noqa: S308 - charts escape all text
         "interval_scale": _signed_percent(limit, 0),
+    }
+
+
+# The interleaving results page ----------------------------------------------------------------
+
+TEAM_COLOURS = {"A": charts.SERIES_COLOURS[0], "B": charts.SERIES_COLOURS[1]}
+
+# (key in the team row, column heading, how to format it, one line for store staff)
+TEAM_COLUMNS = [
+    ("clicks", "Clicks", "count", "Clicks on the products this team placed in the merged lists."),
+    ("add_to_carts", "Add-to-carts", "count", "Those clicked products put in the cart soon after (within the cart window)."),
+    ("orders", "Orders", "count", "Orders containing a product of this team the shopper had clicked (within the purchase window)."),
+    ("revenue", "Revenue", "money", "Money from those products in those orders (quantity x price paid)."),
+]
+
+INTERLEAVING_DECISIONS = {
+    "A preferred": "Shoppers prefer team A's ranking ({a}) to team B's ({b}): visitors whose clicks favoured A outnumber "
+    "those favouring B by more than chance would explain (sign test p < 0.05).",
+    "B preferred": "Shoppers prefer team B's ranking ({b}) to team A's ({a}): visitors whose clicks favoured B outnumber "
+    "those favouring A by more than chance would explain (sign test p < 0.05).",
+    "no preference yet": "No preference yet: the visitors preferring A and B could still differ by chance. Keep running; "
+    "if it stays like this with many clicking visitors, the two rankings are about equally good for shoppers.",
+}
+
+INTERLEAVING_GLOSSARY = [
+    ("Interleaving", "Every visitor sees one list merging both rankings: team A (the control's ranking) and team B take "
+     "turns adding their best product not shown yet, a coin deciding who picks first in each round, and a click counts "
+     "for the team that placed the product. The same shopper compares both rankings on the same list, so it tells "
+     "quickly which ranking shoppers prefer. It does not measure what a ranking earns: revenue and long-term effects "
+     "still need an A/B test."),
+    ("Preference Δ", "Lists won by A minus lists won by B, divided by all lists with clicks (ties included): from "
+     "−1 (B won every list) to +1 (A won every list). Above 0 favours A, below 0 favours B, 0 is no preference."),
+    ("95 % interval", "The range of Δ the data is compatible with (a bootstrap over visitors); if it includes 0, the "
+     "preference may be chance."),
+    ("Interval bar", "The 95 % interval of Δ drawn around 0 (the vertical line), with the measured Δ as a dot: "
+     "left of 0 in orange, B is preferred; right of 0 in blue, A is preferred; grey when it spans 0."),
+    ("Lists won", "A list is won by the team whose products got more clicks in it; as many clicks on each is a tie; a "
+     "list without clicks counts for neither."),
+    ("Visitors preferring A / B", "A visitor prefers the team that won more of their lists; a visitor with as many wins "
+     "for each prefers neither."),
+    ("Sign-test p-value", "How surprising the split between visitors preferring A and visitors preferring B would be if "
+     "shoppers had no preference; below 0.05 the page declares a preference."),
+    ("Visitors", "Visitors who entered the experiment (were served a merged list)."),
+    ("Exposed", "Of those, visitors who actually saw at least one list of this placement."),
+    ("With clicks", "Visitors who clicked a product of a merged list at least once: only they can show a preference."),
+    *((f"Team {heading.lower()}", explanation) for _, heading, _, explanation in TEAM_COLUMNS),
+]
+
+
+def _signed_number(value, digits: int = 3) -> str:
+    """0.25 -> "+0.250", -0.25 -> "−0.250" (a real minus sign); missing -> dash."""
+    number = _finite(value)
+    if number is None:
+        return DASH
+    text = f"{abs(number):.{digits}f}"
+    if round(number, digits) == 0:
+        return text
+    return ("+" if number > 0 else charts.MINUS) + text
+
+
+def interleaving_page(results: dict) -> dict:
+    """Turn an interleaving experiment's results (or their frozen snapshot) into display text and an interval bar."""
+    preference = results.get("preference") or {}
+    low, high = (list(preference.get("delta_ci") or []) + [None, None])[:2]
+    delta = preference.get("delta")
+    limit = charts.symmetric_limit([delta, low, high], floor=0.1, cap=1.0)
+    names = {}
+    teams = []
+    for row in results.get("teams") or []:
+        team = row.get("team")
+        names[team] = row.get("name") or row.get("key") or f"team {team}"
+        teams.append({
+            "team": team,
+            "key": row.get("key"),
+            "name": names[team],
+            "is_control": team == "A",
+            "colour": TEAM_COLOURS.get(team, charts.AXIS_COLOUR),
+            "config": _config_text(row.get("config")),
+            "cells": [_format(kind, row.get(key)) for key, _, kind, _ in TEAM_COLUMNS],
+        })  # fmt: skip
+    window = results.get("window") or {}
+    decision = results.get("decision")
+    if not results.get("visitors"):
+        explanation = "No visitors yet, so nothing to decide."
+    else:
+        explanation = INTERLEAVING_DECISIONS.get(decision, INTERLEAVING_DECISIONS["no preference yet"]).format(
+            a=names.get("A", "team A"), b=names.get("B", "team B")
+        )
+    bar = charts.interval_bar(
+        delta, low, high, limit=limit, width=240, height=22, name="preference Δ", value_format=_signed_number,
+        colours=(TEAM_COLOURS["A"], TEAM_COLOURS["B"], "#757575"),
+    )  # fmt: skip
+    return {
+        "visitors": _count(results.get("visitors")),
+        "exposed": _count(results.get("exposed")),
+        "impressions": _count(results.get("impressions")),
+        "with_clicks": _count(results.get("visitors_with_clicks")),
+        "window_start": _datetime(window.get("start")),
+        "window_end": _datetime(window.get("end")),
+        "decision": decision,
+        "decision_text": results.get("decision_text") or (decision or "No preference yet").capitalize(),
+        "decision_explanation": explanation,
+        "delta": _signed_number(delta),
+        "delta_ci": f"{_signed_number(low)} to {_signed_number(high)}" if _finite(low) is not None and _finite(high) is not None else DASH,
+        "bar": mark_safe(bar),  # noqa: S308 - charts escape all text
+        "interval_scale": _signed_number(limit, 1).lstrip("+"),
+        "wins_a": _count(preference.get("wins_a")),
+        "wins_b": _count(preference.get("wins_b")),
+        "ties": _count(preference.get("ties")),
+        "prefer_a": _count(preference.get("prefer_a")),
+        "prefer_b": _count(preference.get("prefer_b")),
+        "counted_visitors": _count(preference.get("visitors")),
+        "p_value": _p_value(preference.get("p_value")),
+        "team_a": names.get("A", "team A"),
+        "team_b": names.get("B", "team B"),
+        "columns": [(heading, explanation) for _, heading, _, explanation in TEAM_COLUMNS],
+        "teams": teams,
     }
 
 

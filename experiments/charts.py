@@ -319,14 +319,29 @@ def symmetric_limit(values: Sequence[float | None], *, floor: float = 0.05, cap:
     return nice_ticks(0.0, largest, count=4)[-1]
 
 
+INTERVAL_COLOURS = ("#2e7d32", "#c62828", "#757575")  # whole interval above 0, below 0, spanning 0
+
+
 def interval_bar(
-    point: float | None, low: float | None, high: float | None, *, limit: float, width: float = 160, height: float = 20
+    point: float | None,
+    low: float | None,
+    high: float | None,
+    *,
+    limit: float,
+    width: float = 160,
+    height: float = 20,
+    name: str = "lift",
+    value_format: Callable[[float], str] | None = None,
+    colours: tuple[str, str, str] = INTERVAL_COLOURS,
 ) -> str:
     """A relative lift's interval as a bar around 0 on [-limit, limit], with the point as a dot.
 
-    Green when the whole interval is above 0, red when below, grey when it spans 0. Parts beyond
-    the scale are cut at the edge and marked with an arrow.
+    Green when the whole interval is above 0, red when below, grey when it spans 0 (``colours``:
+    above, below, spanning). Parts beyond the scale are cut at the edge and marked with an arrow.
+    ``name`` and ``value_format`` (default: a signed percentage) word the accessible label, for
+    an interval of something else than a lift.
     """
+    value_format = value_format or (lambda value: percent_label(value, digits=1))
     point, low, high = finite(point), finite(low), finite(high)
     if point is None and (low is None or high is None):
         body = f'<text x="{_n(width / 2)}" y="{_n(height / 2 + 4)}" text-anchor="middle" fill="#999">no data</text>'
@@ -345,7 +360,7 @@ def interval_bar(
     ]
     label = []
     if low is not None and high is not None:
-        colour = "#2e7d32" if low > 0 else "#c62828" if high < 0 else "#757575"
+        colour = colours[0] if low > 0 else colours[1] if high < 0 else colours[2]
         x1, x2 = x_of(low), x_of(high)
         parts.append(
             f'<rect class="interval" x="{_n(x1)}" y="{_n(height / 2 - 4)}" width="{_n(max(x2 - x1, 1))}" height="8" '
@@ -355,10 +370,10 @@ def interval_bar(
             parts.append(f'<path d="M{_n(pad - 4)} {_n(height / 2)} l5 -5 v10 z" fill="{colour}"/>')
         if high > limit:
             parts.append(f'<path d="M{_n(width - pad + 4)} {_n(height / 2)} l-5 -5 v10 z" fill="{colour}"/>')
-        label.append(f"95 % interval {percent_label(low, digits=1)} to {percent_label(high, digits=1)}")
+        label.append(f"95 % interval {value_format(low)} to {value_format(high)}")
     if point is not None:
         parts.append(f'<circle class="point" cx="{_n(x_of(point))}" cy="{_n(height / 2)}" r="3.5" fill="#212121"/>')
-        label.insert(0, f"lift {percent_label(point, digits=1)}")
+        label.insert(0, f"{name} {value_format(point)}")
     return _svg(width, height, "".join(parts), label="; ".join(label))
 
 

@@ -13,6 +13,24 @@ The true effect is known: a treatment's click probability is ``base_ctr x (1 + l
 follows a click (add to cart, order) has the same probability in every arm, so CTR, add-to-cart
 rate, conversion and revenue per visitor all move by ``lift`` in expectation.
 
+In an interleaving experiment every entering shopper gets one list merging both rankings, each
+product marked with the team that placed it (A: the control's ranking, B: the other's). The shopper
+looks at each position on its own: position ``i`` (0 = first) of an ``n``-long list is clicked with
+probability ``base_ctr x b_i / (b_0 + ... + b_(n-1))`` with the position bias ``b_i = 1 / (i + 1)``,
+times ``(1 + lift)`` when team B placed the product. So without a lift a list draws ``base_ctr``
+clicks on average (the A/B control's CTR), several clicks on one list are possible, and ``lift`` is
+the true preference for B's ranking. Each click carries the product's ``team`` in its context, as
+the storefront sends it; what follows a click (add to cart, order) is drawn per clicked product
+with the same probabilities as in an A/B test, and the ordered products are checked out together.
+
+The merge's coin is seeded by the list's request id. So that the same seed replays the same merged
+lists too, an interleaving run seeds the list views' request-id source
+(``recommendations.api.views.request_ids``, this process only, for the run's duration) from the
+seed and the store's state (the latest impression id): the same seed on the same store gives the
+same lists, a rerun on a store that has the first run's rows gets fresh request ids. A list whose
+request id did not come from that stream makes the report say the run is not replayable
+(``SimulationReport.replayable``).
+
 Every random draw comes from numpy generators seeded with ``seed``, the visitor ids included:
 each shopper arrives with a visitor cookie signed the way the storefront's middleware signs the
 ones it hands out (the id is drawn here instead of minted there, since bucketing hashes it), so
@@ -34,16 +52,21 @@ from http.cookies import SimpleCookie
 import numpy as np
 from django.conf import settings
 from django.db import connection
+from django.db.models import Max
 from django.http import HttpResponse
 from rest_framework.test import APIClient
 
-from experiments.models import Experiment, Placement
+from experiments.models import Experiment, Impression, Placement
+from recommendations.api.views import RequestIdSource
+from recommendations.api.views import request_ids as list_request_ids
 from shop.middleware import VISITOR_COOKIE_SALT
 from shop.models import Product
 
 PERSONAL_PLACEMENTS = {Placement.HOME_FOR_YOU, Placement.CART_FOR_YOU, Placement.ORDER_FOR_YOU}
 PRODUCT_PLACEMENTS = {Placement.PRODUCT_SIMILAR: "similar", Placement.PRODUCT_ALSO_BOUGHT: "also-bought"}
 OUTSIDE = ""  # the tally of shoppers the list was not served under an experiment arm (outside its traffic)
+INTERLEAVED = "interleaved"  # the tally of shoppers who got an interleaving experiment's merged list (the list's strategy)
+TEAMS = ("A", "B")  # A: the control's ranking, B: the other variant's
 
 
 class SimulationError(Exception):
@@ -106,17 +129,37 @@ class ArmTally:
 
 
 @dataclass
+class TeamTally:
+    """What the clicks credited to one team of an interleaving experiment led to, as the simulation saw it."""
+
+    key: str  # the variant whose ranking the team is
+    click_weight: float = 1.0  # how much more likely than the position bias alone its products are clicked
+    clicks: int = 0
+    carts: int = 0
+    orders: int = 0  # orders with at least one line of a product this team placed and the shopper clicked
+    revenue: Decimal = Decimal("0")  # those lines' totals
+    lists_won: int = 0  # lists where this team's products got more clicks than the other team's
+
+
+@dataclass
 class SimulationReport:
-    """The shoppers' doings per variant key (``""``: outside the experiment), and how long they took."""
+    """The shoppers' doings per variant key (``""``: outside the experiment), and how long they took.
+
+    An interleaving experiment's shoppers are tallied under ``INTERLEAVED``, and what each team's
+    clicks led to under ``teams`` ("A", "B"); ``ties`` counts lists with as many clicks on each team.
+    """
 
     experiment: str
     placement: str
     options: SimulationOptions
     arms: dict[str, ArmTally] = field(default_factory=dict)
+    teams: dict[str, TeamTally] = field(default_factory=dict)
+    ties: int = 0
     empty_lists: int = 0
     checkouts_refused: int = 0  # sold out or no longer sold by the time the shopper checked out
     requests: int = 0
     seconds: float = 0.0
+    replayable: bool = True  # False when an interleaved list's request id (its merge's seed) did not come from the seed
 
     @property
     def visitors(self) -> int:
@@ -150,18 +193,34 @@ def experiment_simulate(
     }  # fmt: skip
     pages = _page_products(experiment.placement)
 
-    # Two streams, so that a longer run with the same seed starts with the same shoppers doing the same things.
-    id_stream, behaviour_stream = (np.random.default_rng(seed) for seed in np.random.SeedSequence(options.seed).spawn(2))
+    report = SimulationReport(experiment=experiment.key, placement=experiment.placement, options=options)
+    if experiment.is_interleaving:
+        team_variants = {
+            "A": next((variant for variant in variants.values() if variant.is_control), None),
+            "B": next((variant for variant in variants.values() if not variant.is_control), None),
+        }
+        if None in team_variants.values():
+            raise SimulationError(f"Interleaving experiment '{experiment.key}' needs a control (team A) and one other variant (team B).")
+        report.teams = {
+            team: TeamTally(key=variant.key, click_weight=(1 + options.lift) if variant.key in lifted else 1.0)
+            for team, variant in team_variants.items()
+        }
+
+    # Separate streams, so that a longer run with the same seed starts with the same shoppers doing the same things.
+    # (SeedSequence.spawn numbers its children, so the first two are the same however many are spawned.)
+    id_stream, behaviour_stream, list_stream = (np.random.default_rng(seed) for seed in np.random.SeedSequence(options.seed).spawn(3))
     ids = id_stream.bytes(16 * options.visitors)
     draws = behaviour_stream.random((options.visitors, 5))  # click, position, add to cart, order, page product
 
-    report = SimulationReport(experiment=experiment.key, placement=experiment.placement, options=options)
     shopper = _Shopper(experiment=experiment, options=options, lifted=lifted, report=report)
     started = time.perf_counter()
-    with _commits_without_flush_wait():
+    with _commits_without_flush_wait(), _seeded_request_ids(options.seed, enabled=bool(report.teams)) as request_ids:
+        shopper.request_ids = request_ids
         for index in range(options.visitors):
             page_product = pages[int(draws[index, 4] * len(pages))] if pages else None
-            shopper.visit("v-" + ids[16 * index : 16 * (index + 1)].hex(), draws[index, :4], page_product)
+            # Interleaved lists: per position a click, an add to cart and an order draw, taken for every shopper alike.
+            list_draws = list_stream.random((3, options.k)) if report.teams else None
+            shopper.visit("v-" + ids[16 * index : 16 * (index + 1)].hex(), draws[index, :4], page_product, list_draws)
             report.seconds = time.perf_counter() - started
             if on_progress is not None and progress_every and ((index + 1) % progress_every == 0 or index + 1 == options.visitors):
                 on_progress(index + 1, report)
@@ -186,6 +245,21 @@ def _commits_without_flush_wait() -> Iterator[None]:
     finally:
         with connection.cursor() as cursor:
             cursor.execute("RESET synchronous_commit")
+
+
+@contextmanager
+def _seeded_request_ids(seed: int, *, enabled: bool) -> Iterator[RequestIdSource | None]:
+    """While an interleaving run lasts, let the list views mint request ids (the merges' seeds) from ``seed``.
+
+    The store's latest impression id goes into the stream too: the same seed on the same store
+    gives the same ids, a rerun after the first run's rows gives new ones (request ids are unique).
+    """
+    if not enabled:
+        yield None
+        return
+    latest = Impression.objects.aggregate(latest=Max("id"))["latest"] or 0
+    with list_request_ids.seeded(np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(1_000, latest)))) as source:
+        yield source
 
 
 def _page_products(placement: str) -> list[str]:
@@ -228,11 +302,13 @@ class _Shopper:
         # One handler serves every shopper, as one server process would; each shopper brings its own cookie jar.
         self.client = APIClient(enforce_csrf_checks=False, SERVER_NAME=_allowed_host())
         self.cookie_name = settings.VISITOR_COOKIE_NAME
+        self.request_ids: RequestIdSource | None = None  # set for an interleaving run whose request ids come from the seed
         # Position bias: the first products of a carousel draw more clicks (weights 1, 1/2, 1/3, ...).
         weights = 1.0 / np.arange(1, options.k + 1)
         self.position_cdfs = [np.cumsum(weights[:n]) / weights[:n].sum() for n in range(1, options.k + 1)]
+        self.position_shares = [weights[:n] / weights[:n].sum() for n in range(1, options.k + 1)]
 
-    def visit(self, visitor_id: str, draws: np.ndarray, page_product: str | None) -> None:
+    def visit(self, visitor_id: str, draws: np.ndarray, page_product: str | None, list_draws: np.ndarray | None = None) -> None:
         u_click, u_position, u_cart, u_order = (float(value) for value in draws)
         client = self.client
         client.cookies = SimpleCookie()
@@ -243,9 +319,14 @@ class _Shopper:
             raise SimulationError("The storefront did not accept the simulated visitor cookie (it set a new one).")
 
         listing = self._call(client.get, self._list_path(page_product), expected=(200,)).json()
-        arm = listing.get("variant") or OUTSIDE
         if listing.get("experiment") not in (None, self.report.experiment):
             raise SimulationError(f"The list was served under experiment '{listing['experiment']}', not '{self.report.experiment}'.")
+        if listing.get("strategy") == INTERLEAVED and listing.get("experiment"):
+            if not self.report.teams or list_draws is None:
+                raise SimulationError(f"The list was interleaved, but experiment '{self.report.experiment}' is not an interleaving one.")
+            self._visit_interleaved(client, listing, list_draws)
+            return
+        arm = listing.get("variant") or OUTSIDE
         tally = self.report.arms.setdefault(arm, ArmTally())
         tally.click_probability = self.options.base_ctr * ((1 + self.options.lift) if arm in self.lifted else 1.0)
         tally.visitors += 1
@@ -254,24 +335,12 @@ class _Shopper:
             self.report.empty_lists += 1
             return
 
-        shown = list(range(len(results)))
-        impression = {
-            "request_id": listing["request_id"],
-            "placement": self.placement,
-            "positions": shown,
-            "product_ids": [item["product_id"] for item in results],
-            "experiment": listing.get("experiment"),
-            "variant": listing.get("variant"),
-            "strategy": listing.get("strategy") or "",
-            "model_version": listing.get("model_version"),
-            "event_id": f"imp-{listing['request_id']}",
-        }
-        self._call(client.post, "/api/impressions/", [impression], expected=(201,))
+        self._post_impression(client, listing, results)
         tally.impressions += 1
         if u_click >= tally.click_probability:
             return
 
-        position = int(np.searchsorted(self.position_cdfs[len(shown) - 1], u_position, side="right"))
+        position = int(np.searchsorted(self.position_cdfs[len(results) - 1], u_position, side="right"))
         product = results[min(position, len(results) - 1)]
         context = {
             "request_id": listing["request_id"],
@@ -298,16 +367,115 @@ class _Shopper:
         tally.carts += 1
         if u_order >= self.options.order_rate:
             return
-        body = {"lines": [{"product_id": product["product_id"], "quantity": 1, "context": context}]}
+        order = self._checkout(client, {"lines": [{"product_id": product["product_id"], "quantity": 1, "context": context}]})
+        if order is None:
+            return
+        tally.orders += 1
+        tally.revenue += Decimal(str(order["total"]))
+
+    def _post_impression(self, client, listing: dict, results: list[dict]) -> None:
+        """Report the list as seen, every position of it."""
+        impression = {
+            "request_id": listing["request_id"],
+            "placement": self.placement,
+            "positions": list(range(len(results))),
+            "product_ids": [item["product_id"] for item in results],
+            "experiment": listing.get("experiment"),
+            "variant": listing.get("variant"),
+            "strategy": listing.get("strategy") or "",
+            "model_version": listing.get("model_version"),
+            "event_id": f"imp-{listing['request_id']}",
+        }
+        self._call(client.post, "/api/impressions/", [impression], expected=(201,))
+
+    def _visit_interleaved(self, client, listing: dict, draws: np.ndarray) -> None:
+        """One shopper on an interleaved list: each position clicked on its own, B's products (1 + lift) times as likely.
+
+        ``draws`` holds per position (columns) a click, an add-to-cart and an order draw (rows).
+        """
+        teams = self.report.teams
+        if self.request_ids is None or listing["request_id"] != self.request_ids.last:
+            self.report.replayable = False  # the merge's seed came from elsewhere: the same seed may give other lists
+        tally = self.report.arms.setdefault(INTERLEAVED, ArmTally())
+        tally.click_probability = self.options.base_ctr  # clicks per list without a lift
+        tally.visitors += 1
+        results = (listing.get("results") or [])[: self.options.k]
+        if not results:
+            self.report.empty_lists += 1
+            return
+        if any(item.get("team") not in teams for item in results):
+            raise SimulationError(f"An interleaved list came with an item without a team A or B: {results!r:.300}")
+        self._post_impression(client, listing, results)
+        tally.impressions += 1
+
+        shares = self.position_shares[len(results) - 1]
+        clicked = [
+            position for position, item in enumerate(results)
+            if draws[0, position] < self.options.base_ctr * shares[position] * teams[item["team"]].click_weight
+        ]  # fmt: skip
+        if not clicked:
+            return
+        events, carted, contexts = [], [], {}
+        for position in clicked:
+            item = results[position]
+            context = {
+                "request_id": listing["request_id"],
+                "placement": self.placement,
+                "experiment": listing.get("experiment"),
+                "position": position,
+                "strategy": listing.get("strategy"),
+                "team": item["team"],
+            }
+            context = contexts[item["product_id"]] = {key: value for key, value in context.items() if value is not None}
+            event_id = f"{listing['request_id']}-{position}"
+            events += [
+                {"product_id": item["product_id"], "kind": "click", "context": context, "event_id": f"{event_id}-click"},
+                {"product_id": item["product_id"], "kind": "view", "context": context, "event_id": f"{event_id}-view"},
+            ]
+            if draws[1, position] < self.options.cart_rate:
+                events.append({"product_id": item["product_id"], "kind": "add_to_cart", "quantity": 1, "context": context,
+                               "event_id": f"{event_id}-cart"})  # fmt: skip
+                carted.append(position)
+        self._call(client.post, "/api/interactions/", events, expected=(201,))
+        clicks = {team: sum(1 for position in clicked if results[position]["team"] == team) for team in TEAMS}
+        for team in TEAMS:
+            teams[team].clicks += clicks[team]
+            teams[team].carts += sum(1 for position in carted if results[position]["team"] == team)
+        if clicks["A"] == clicks["B"]:
+            self.report.ties += 1
+        else:
+            teams["A" if clicks["A"] > clicks["B"] else "B"].lists_won += 1
+        tally.clicks += len(clicked)
+        tally.carts += len(carted)
+
+        ordered = [results[position] for position in carted if draws[2, position] < self.options.order_rate]
+        if not ordered:
+            return
+        body = {"lines": [{"product_id": item["product_id"], "quantity": 1, "context": contexts[item["product_id"]]} for item in ordered]}
+        order = self._checkout(client, body)
+        if order is None:
+            return
+        tally.orders += 1
+        tally.revenue += Decimal(str(order["total"]))
+        team_of = {item["product_id"]: item["team"] for item in ordered}
+        line_totals = {team: Decimal("0") for team in TEAMS}
+        for line in order.get("lines") or []:
+            if line.get("product_id") in team_of:
+                line_totals[team_of[line["product_id"]]] += Decimal(str(line["line_total"]))
+        for team in set(team_of.values()):
+            teams[team].orders += 1
+            teams[team].revenue += line_totals[team]
+
+    def _checkout(self, client, body: dict) -> dict | None:
+        """Place the order; None when the store refused it as sold out or no longer sold (counted in the report)."""
         response = self._call(client.post, "/api/checkout/", body, expected=(201, 400, 409))
         if response.status_code != 201:
             code = response.json().get("code")
             if code not in {"out_of_stock", "insufficient_stock", "product_unavailable"}:
                 raise SimulationError(f"POST /api/checkout/ answered {response.status_code}: {response.content[:300]!r}")
             self.report.checkouts_refused += 1
-            return
-        tally.orders += 1
-        tally.revenue += Decimal(str(response.json()["total"]))
+            return None
+        return response.json()
 
     def _list_path(self, page_product: str | None) -> str:
         query = f"?k={self.options.k}&placement={self.placement}"

@@ -1,7 +1,8 @@
 """Recommendation endpoints: parse the query, call one selector, render the list with a request id."""
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -64,6 +65,33 @@ def _validated_query(serializer_class, items: tuple) -> dict:
     return dict(query.validated_data)
 
 
+class RequestIdSource:
+    """Mints the request id of every list (random; it also seeds an interleaved list's merge).
+
+    A rehearsal (``simulate_experiment``) may seed it for its run, so that the same seed replays
+    the same merged lists; web processes never do.
+    """
+
+    def __init__(self) -> None:
+        self._rng = None
+        self.last = ""
+
+    def new(self) -> str:
+        raw = self._rng.bytes(16) if self._rng is not None else uuid.uuid4().bytes
+        self.last = uuid.UUID(bytes=raw, version=4).hex
+        return self.last
+
+    @contextmanager
+    def seeded(self, rng) -> Iterator["RequestIdSource"]:
+        """Mint ids from ``rng`` (a numpy Generator) until the block ends (this process, one thread)."""
+        self._rng = rng
+        try:
+            yield self
+        finally:
+            self._rng = None
+
+
+request_ids = RequestIdSource()
 QA_REQUEST_PREFIX = "qa-"
 QA_NOT_ALLOWED = "Only API-token clients and staff may choose a variant."
 
@@ -94,9 +122,9 @@ def placed_list(
     placement = query["placement"]
     if query.get("variant"):
         arm = _forced_arm(request, placement, query["variant"])
-        request_id = QA_REQUEST_PREFIX + uuid.uuid4().hex
+        request_id = QA_REQUEST_PREFIX + request_ids.new()
     else:
-        request_id = uuid.uuid4().hex
+        request_id = request_ids.new()
         subject = subject_for_request(request=request, customer=customer)
         arm = arm_for_request(placement=placement, subject=subject, request_id=request_id)
     if arm is None:
@@ -246,7 +274,7 @@ class HybridView(RecommendationView):
             w_content=query.get("w_content"),
             w_cf=query.get("w_cf"),
         )
-        return listing_response(PlacedList(listing, uuid.uuid4().hex), personal=True)
+        return listing_response(PlacedList(listing, request_ids.new()), personal=True)
 
 
 class TrendingView(RecommendationView):
@@ -262,7 +290,7 @@ class TrendingView(RecommendationView):
         query = query_params(TrendingListQuerySerializer, request)
         default = lambda: recommendations_trending(category=query.get("category"), k=query["k"], exclude=query["exclude"])  # noqa: E731
         if query.get("category"):  # a category's list is a catalog page's, not the placement's
-            return listing_response(PlacedList(default(), uuid.uuid4().hex))
+            return listing_response(PlacedList(default(), request_ids.new()))
         placed = placed_list(request, query, customer=personal_list_customer(request=request, customer_id=None), default=default)
         return listing_response(placed)
 

@@ -1,4 +1,9 @@
-"""Print an experiment's results as a table, or write them as JSON (the same dict the API and the admin show)."""
+"""Print an experiment's results as a table, or write them as JSON (the same dict the API and the admin show).
+
+An interleaving experiment's results have another shape (teams and a preference instead of
+variants and lifts) and are printed as such: the teams table, the preference, the sign test and
+the decision.
+"""
 
 import json
 from pathlib import Path
@@ -18,6 +23,14 @@ VARIANT_COLUMNS = (
     ("variant", "<"), ("assigned", ">"), ("exposed", ">"), ("impressions", ">"), ("clicks", ">"), ("CTR", ">"),
     ("add-to-cart", ">"), ("conversion", ">"), ("orders", ">"), ("revenue/visitor", ">"),
 )  # fmt: skip
+TEAM_COLUMNS = (
+    ("team", "<"), ("variant", "<"), ("clicks", ">"), ("add-to-carts", ">"), ("orders", ">"), ("order lines", ">"), ("revenue", ">"),
+)  # fmt: skip
+INTERLEAVING_DECISIONS = {
+    "A preferred": "more visitors preferred team A's ranking than chance would explain (sign test p < 0.05)",
+    "B preferred": "more visitors preferred team B's ranking than chance would explain (sign test p < 0.05)",
+    "no preference yet": "the visitors' preferences could still be chance; keep running",
+}
 LIFT_COLUMNS = (
     ("metric", "<"), ("control", ">"), ("treatment", ">"), ("relative lift", ">"), ("95 % CI", ">"), ("p-value", ">"),
     ("chance to beat control", ">"),
@@ -28,7 +41,9 @@ class Command(BaseCommand):
     help = (
         "Print an experiment's results: per variant assigned, exposed, impressions, clicks, CTR, conversion and revenue "
         "per visitor; per treatment the lifts with 95 % intervals, p-values and chance to beat control; the SRM check, "
-        "the sequential decision and the planner. --json PATH writes the full results as JSON ('-': stdout only)."
+        "the sequential decision and the planner. An interleaving experiment: per team clicks, add-to-carts, orders "
+        "and revenue; the preference between the two rankings with its 95 % interval, the sign test and the decision. "
+        "--json PATH writes the full results as JSON ('-': stdout only)."
     )
 
     def add_arguments(self, parser):
@@ -61,6 +76,8 @@ def _dumps(results: dict) -> str:
 
 def results_lines(results: dict) -> list[str]:
     """Return the results as readable lines: header, variant table, lifts per treatment, SRM, decision, planner."""
+    if results["experiment"].get("kind") == "interleaving":
+        return interleaving_lines(results)
     about = results["experiment"]
     primary = about["primary_metric"]
     window = results["window"]
@@ -126,6 +143,52 @@ def results_lines(results: dict) -> list[str]:
     return lines
 
 
+def interleaving_lines(results: dict) -> list[str]:
+    """Return an interleaving experiment's results as readable lines: header, teams table, preference, p-value, decision."""
+    about = results["experiment"]
+    window = results["window"]
+    preference = results["preference"]
+    lines = [
+        f"Experiment {about['key']} ({about['name']}) on {about['placement']}: {about['status']}, interleaving (team draft), "
+        f"{about['traffic']:g} % of traffic, {results['visitors']:,} visitors analysed",
+        f"Window {_when(window['start'])} to {_when(window['end'])}; {results['exposed']:,} visitors saw a list "
+        f"({results['impressions']:,} lists seen), {results['visitors_with_clicks']:,} clicked",
+        "",
+    ]
+    rows = [
+        [
+            team["team"],
+            f"{team['key'] or 'n/a'}{' (control)' if team['team'] == 'A' else ''}",
+            f"{team['clicks']:,}",
+            f"{team['add_to_carts']:,}",
+            f"{team['orders']:,}",
+            f"{team['order_lines']:,}",
+            _number(team["revenue"], digits=2),
+        ]
+        for team in results["teams"]
+    ]
+    lines += _table(TEAM_COLUMNS, rows)
+    lines += [
+        "",
+        f"Preference: delta {_signed(preference['delta'])}, "
+        f"95 % bootstrap interval {_interval(preference['delta_ci'], percent=False, signed=True)} "
+        f"(delta = (lists won by A - lists won by B) / lists with clicks; above 0 favours A, below 0 favours B)",
+        f"Lists won: A {preference['wins_a']:,}, B {preference['wins_b']:,}, ties {preference['ties']:,}; "
+        f"visitors preferring A {preference['prefer_a']:,}, B {preference['prefer_b']:,} (of {preference['visitors']:,} who clicked)",
+        f"Sign test over visitors: p {_p_value(preference['p_value'])}",
+        f"Decision: {results.get('decision_text') or results['decision']}: "
+        f"{INTERLEAVING_DECISIONS.get(results['decision'], results['decision'])}.",
+        "Interleaving tells quickly which ranking shoppers prefer; revenue and long-term effects still need an A/B test.",
+    ]
+    return lines
+
+
+def _signed(value, *, digits: int = 3) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:+.{digits}f}"
+
+
 def _srm_line(results: dict) -> str:
     srm = results["srm"]
     if srm["chi2"] is None and srm["p"] is None:
@@ -181,10 +244,12 @@ def _p_value(value) -> str:
     return "< 0.0001" if value < 0.0001 else f"{value:.4f}"
 
 
-def _interval(bounds, *, percent: bool = True) -> str:
+def _interval(bounds, *, percent: bool = True, signed: bool = False) -> str:
     if not bounds or bounds[0] is None or bounds[1] is None:
         return "n/a"
     low, high = bounds
+    if signed:
+        return f"[{_signed(low)}, {_signed(high)}]"
     return f"[{_percent(low)}, {_percent(high)}]" if percent else f"[{_number(low)}, {_number(high)}]"
 
 

@@ -3,7 +3,14 @@
 from django.core.management import BaseCommand, CommandError, call_command
 
 from experiments.models import Experiment
-from experiments.simulation import OUTSIDE, SimulationError, SimulationOptions, SimulationReport, experiment_simulate
+from experiments.simulation import (
+    INTERLEAVED,
+    OUTSIDE,
+    SimulationError,
+    SimulationOptions,
+    SimulationReport,
+    experiment_simulate,
+)
 
 DEFAULTS = SimulationOptions(visitors=1000)
 
@@ -12,7 +19,9 @@ class Command(BaseCommand):
     help = (
         "Send synthetic shoppers through a running experiment's placement using the storefront's own endpoints "
         "(list, impression, click, add to cart, checkout), with a known true effect: a treatment shopper clicks "
-        "with probability base-ctr x (1 + lift). The same --seed replays the same shoppers. Writes real rows: "
+        "with probability base-ctr x (1 + lift). In an interleaving experiment each shopper gets the merged list and "
+        "clicks each position with probability base-ctr x its position bias, x (1 + lift) for a product team B "
+        "placed (lift: the true preference for B). The same --seed replays the same shoppers. Writes real rows: "
         "run it on a demo or staging database, never on production."
     )
 
@@ -20,7 +29,8 @@ class Command(BaseCommand):
         parser.add_argument("key", help="The running experiment's key.")
         parser.add_argument("--visitors", type=int, default=DEFAULTS.visitors, help=f"Shoppers to send (default {DEFAULTS.visitors:,}).")
         parser.add_argument("--lift", type=float, default=DEFAULTS.lift,
-                            help="True relative change of the treatments' click probability, above -1 (0.2 = +20 %%; default 0).")  # fmt: skip
+                            help="True relative change of the treatments' click probability, above -1 (0.2 = +20 %%; default 0). "
+                                 "Interleaving: of the click probability of the products team B placed.")  # fmt: skip
         parser.add_argument("--seed", type=int, default=DEFAULTS.seed, help="Random seed: the same seed, the same shoppers (default 0).")
         parser.add_argument("--base-ctr", type=float, default=DEFAULTS.base_ctr,
                             help=f"The control's chance that a shopper clicks a product of the list (default {DEFAULTS.base_ctr:g}).")  # fmt: skip
@@ -53,12 +63,21 @@ class Command(BaseCommand):
         if problems:
             raise CommandError(" ".join(problems))
 
-        self.stdout.write(
-            f"Simulating {simulation.visitors:,} shoppers on {experiment.placement} for '{key}' (seed {simulation.seed}): "
-            f"control clicks {simulation.base_ctr:.1%}, treatment{'' if simulation.treatment is None else ' ' + simulation.treatment} "
-            f"{simulation.base_ctr * (1 + simulation.lift):.1%} (true lift {simulation.lift:+.1%}); "
-            f"add to cart {simulation.cart_rate:.0%} of clicks, control conversion {simulation.base_conversion:.2%}."
-        )
+        if experiment.is_interleaving:
+            self.stdout.write(
+                f"Simulating {simulation.visitors:,} shoppers on {experiment.placement} for interleaving experiment '{key}' "
+                f"(seed {simulation.seed}): a merged list draws {simulation.base_ctr:g} clicks on average without preference, "
+                f"spread over positions by 1/(position + 1); products team B placed are clicked x{1 + simulation.lift:g} as often "
+                f"(true preference for B {simulation.lift:+.1%}); add to cart {simulation.cart_rate:.0%} of clicks, "
+                f"then order {simulation.order_rate:.0%} of those."
+            )
+        else:
+            self.stdout.write(
+                f"Simulating {simulation.visitors:,} shoppers on {experiment.placement} for '{key}' (seed {simulation.seed}): "
+                f"control clicks {simulation.base_ctr:.1%}, treatment{'' if simulation.treatment is None else ' ' + simulation.treatment} "
+                f"{simulation.base_ctr * (1 + simulation.lift):.1%} (true lift {simulation.lift:+.1%}); "
+                f"add to cart {simulation.cart_rate:.0%} of clicks, control conversion {simulation.base_conversion:.2%}."
+            )
 
         def progress(done: int, report: SimulationReport) -> None:
             rate = done / report.seconds if report.seconds else 0.0
@@ -83,15 +102,28 @@ def _summary(report: SimulationReport) -> str:
         f"{report.seconds * 1000 / max(report.requests, 1):.1f} ms a request). What they did:"
     ]
     for arm, tally in sorted(report.arms.items()):
+        if arm == INTERLEAVED:
+            what = f"clicks per list {tally.click_probability:g} without preference"
+        else:
+            what = f"click probability {tally.click_probability:.1%}"
         lines.append(
             f"  {arm or '(outside the experiment)':<24} {tally.visitors:>7,} shoppers  {tally.impressions:>7,} impressions  "
             f"{tally.clicks:>6,} clicks  {tally.carts:>6,} add-to-carts  {tally.orders:>6,} orders  revenue {tally.revenue:,.2f}  "
-            f"(click probability {tally.click_probability:.1%})"
+            f"({what})"
         )
+    for team, tally in sorted(report.teams.items()):
+        lines.append(
+            f"    team {team} ({tally.key}){'':<{max(0, 14 - len(tally.key))}} {tally.clicks:>6,} clicks  {tally.carts:>6,} add-to-carts  "
+            f"{tally.orders:>6,} orders  revenue {tally.revenue:,.2f}  {tally.lists_won:>6,} lists won  (clicked x{tally.click_weight:g})"
+        )
+    if report.teams:
+        lines.append(f"    {report.ties:,} lists with as many clicks on each team (ties)")
     if report.empty_lists:
         lines.append(f"  {report.empty_lists:,} lists came back empty (nothing to show, so no impression).")
     if report.checkouts_refused:
         lines.append(f"  {report.checkouts_refused:,} checkouts were refused (sold out or no longer sold).")
+    if report.teams and not report.replayable:
+        lines.append("  Note: the list endpoint minted its own request ids (the merges' seeds), so the same --seed may merge other lists.")
     if OUTSIDE in report.arms:
         lines.append("  Shoppers outside the experiment's traffic saw the placement's default list and are not analysed.")
     return "\n".join(lines)

@@ -15,6 +15,7 @@ EXPERIMENT_FIELDS = {
     "name": "Home blend",
     "hypothesis": "Content similarity finds more relevant products for new visitors.",
     "placement": "home_for_you",
+    "kind": "ab",
     "primary_metric": "ctr",
     "traffic": "100",
     "salt": "",
