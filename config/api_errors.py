@@ -6,13 +6,19 @@ and its message "Item 2: product_id: ...". For a validation error the code is th
 the first field error (`required`, `invalid`, `invalid_choice`, `unknown_product`, ...).
 """
 
+import logging
+
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from drf_spectacular.utils import OpenApiResponse, extend_schema_field
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
+
+
+logger = logging.getLogger(__name__)
 
 
 class ApiError(exceptions.APIException):
@@ -112,6 +118,10 @@ def api_exception_handler(exc, context):
         exc = ApiError(
             "The request body is larger than DATA_UPLOAD_MAX_MEMORY_SIZE allows.", code="request_too_large", status_code=413
         )
+    elif isinstance(exc, (OperationalError, InterfaceError)):
+        # The database is down or unreachable: a retryable 503 in the API's shape, not Django's HTML 500 page.
+        logger.error("Database unavailable during %s", context.get("request").path if context.get("request") else "?", exc_info=exc)
+        exc = ApiError("The database is unavailable; try again shortly.", code="database_unavailable", status_code=503)
 
     response = exception_handler(exc, context)
     if response is None:
