@@ -176,6 +176,26 @@ class OrderLineInput:
     product_id: str
     quantity: int
     context: dict = field(default_factory=dict)
+    # The unit price the shopper's cart showed, when sent: compared with the price charged, never charged.
+    cart_price: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class PriceChange:
+    """A line whose price in the shopper's cart differs from the price the order charged for it."""
+
+    product_id: str
+    title: str
+    cart_price: Decimal
+    price: Decimal
+
+
+@dataclass(frozen=True)
+class PlacedOrder:
+    """A placed order and the lines whose cart price was out of date, so the shopper can be told."""
+
+    order: Order
+    price_changes: list[PriceChange]
 
 
 class OrderLineErrors:
@@ -209,14 +229,16 @@ def order_number_new() -> str:
     return f"LM-{timezone.now():%Y%m%d}-{suffix}"
 
 
-def order_place(*, customer: Customer, lines: Sequence[OrderLineInput]) -> Order:
+def order_place(*, customer: Customer, lines: Sequence[OrderLineInput]) -> PlacedOrder:
     """Place an order: validate every line, take the stock, store the order and one purchase event per line.
 
     All in one transaction: a bad line (unknown, inactive or sold-out product, more than the
     stock, a second currency, a product twice) raises ApiError naming every bad line's index
     and field, and nothing is written. Product rows are locked while their stock is checked
     and decremented, so two shoppers never buy the last unit twice. Products whose stock is
-    not tracked (NULL) are always available. Prices are the products' current prices.
+    not tracked (NULL) are always available. Prices are the products' current prices: a line's
+    `cart_price` (what a cart kept from earlier showed) is never charged, and each line where it
+    differs is returned as a PriceChange so the shopper learns the price moved.
     """
     if not lines:
         raise ApiError("lines: Add at least one product to the order.", code="empty", fields={"lines": ["Add at least one product."]})
@@ -280,15 +302,24 @@ def order_place(*, customer: Customer, lines: Sequence[OrderLineInput]) -> Order
         )
         # New purchases: the customer's personal lists change once the order commits.
         customer_activity_bump_on_commit(customer_ids=[customer.customer_id], user_ids=[customer.user_id] if customer.user_id else [])
-    return order
+    price_changes: list[PriceChange] = []
+    for line in lines:
+        product = products[line.product_id]
+        if line.cart_price is not None and line.cart_price != product.price:
+            price_changes.append(PriceChange(product_id=line.product_id, title=product.title, cart_price=line.cart_price, price=product.price))
+    return PlacedOrder(order=order, price_changes=price_changes)
 
 
 def _order_create(*, customer: Customer, currency: str, total: Decimal) -> Order:
-    for attempt in range(1, ORDER_NUMBER_ATTEMPTS + 1):
+    """Create the order under a fresh number; ApiError 503 (retryable, nothing written) when every number drawn is taken."""
+    for _ in range(ORDER_NUMBER_ATTEMPTS):
         try:
             with transaction.atomic():  # a savepoint: a number clash leaves the outer transaction usable
                 return Order.objects.create(number=order_number_new(), customer=customer, currency=currency, total=total)
         except IntegrityError:
-            if attempt == ORDER_NUMBER_ATTEMPTS:
-                raise
-    raise AssertionError("unreachable")
+            continue
+    raise ApiError(
+        f"Could not allocate an order number after {ORDER_NUMBER_ATTEMPTS} tries; nothing was charged, please try again.",
+        code="order_number_unavailable",
+        status_code=503,
+    )

@@ -2,8 +2,10 @@
 
 import json
 from datetime import timedelta
+from decimal import Decimal
 
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from config.api_errors import ApiError
@@ -215,6 +217,17 @@ def _reject_customer_ids(items: list, *, single: bool) -> None:
     raise ApiError(f"{prefix}: {message}", code="customer_id_not_allowed", fields=fields, status_code=403)
 
 
+class DecimalStringField(serializers.DecimalField):
+    """A decimal sent as a JSON string ("19.99"), never a number: a float would not keep its cents."""
+
+    default_error_messages = {"not_a_string": 'Send the amount as a decimal string, e.g. "19.99".'}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            raise serializers.ValidationError(self.error_messages["not_a_string"], code="invalid")
+        return super().to_internal_value(data)
+
+
 class CheckoutLineSerializer(serializers.Serializer):
     """One line of the cart being checked out."""
 
@@ -222,6 +235,16 @@ class CheckoutLineSerializer(serializers.Serializer):
     quantity = serializers.IntegerField(min_value=1, max_value=1000)
     context = InteractionContextField(
         required=False, default=dict, help_text="What led the shopper to the product; stored on its purchase event."
+    )
+    unit_price = DecimalStringField(
+        max_digits=12,
+        decimal_places=2,
+        min_value=Decimal("0"),
+        required=False,
+        help_text=(
+            "The unit price the shopper's cart showed, e.g. \"19.99\". Never charged: the order uses the product's "
+            "current price, and a line where the two differ is listed in the response's `price_changes`."
+        ),
     )
 
 
@@ -254,7 +277,9 @@ def checkout_lines_parse(*, data) -> list[OrderLineInput]:
             raise ApiError(message, code=getattr(first, "code", None) or "invalid", fields=fields)
         serializer.is_valid(raise_exception=True)
     return [
-        OrderLineInput(product_id=line["product_id"].strip(), quantity=line["quantity"], context=line["context"])
+        OrderLineInput(
+            product_id=line["product_id"].strip(), quantity=line["quantity"], context=line["context"], cart_price=line.get("unit_price")
+        )
         for line in serializer.validated_data["lines"]
     ]
 
@@ -282,3 +307,28 @@ class OrderSerializer(serializers.ModelSerializer):
         model = Order
         fields = ["order_number", "created_at", "currency", "total", "lines"]
         read_only_fields = fields
+
+
+class PriceChangeSerializer(serializers.Serializer):
+    """A line whose price in the shopper's cart differs from the price the order charged."""
+
+    product_id = serializers.CharField()
+    title = serializers.CharField()
+    cart_price = serializers.DecimalField(max_digits=12, decimal_places=2, help_text="The unit price the cart sent.")
+    price = serializers.DecimalField(max_digits=12, decimal_places=2, help_text="The unit price charged: the product's current price.")
+
+
+class CheckoutResponseSerializer(OrderSerializer):
+    """A placed order, with the lines whose cart price was out of date; pass them as `context["price_changes"]`."""
+
+    price_changes = serializers.SerializerMethodField(
+        help_text="Lines sent with a `unit_price` other than the price charged; empty when every cart price was current."
+    )
+
+    class Meta(OrderSerializer.Meta):
+        fields = [*OrderSerializer.Meta.fields, "price_changes"]
+        read_only_fields = fields
+
+    @extend_schema_field(PriceChangeSerializer(many=True))
+    def get_price_changes(self, order: Order) -> list:
+        return PriceChangeSerializer(self.context["price_changes"], many=True).data

@@ -18,7 +18,7 @@ from shop.api.pagination import ProductPagination
 from shop.api.serializers import (
     CategorySerializer,
     CheckoutRequestSerializer,
-    OrderSerializer,
+    CheckoutResponseSerializer,
     checkout_lines_parse,
     InteractionItemSerializer,
     ProductListQuerySerializer,
@@ -162,21 +162,42 @@ class CheckoutView(APIView):
         description=(
             "All lines are bought, or, when any line is bad, none: nothing is stored and `extra.fields.lines` "
             "names each bad line by index and then field. Browsers send the `csrftoken` cookie's value in "
-            "the `X-CSRFToken` header."
+            "the `X-CSRFToken` header. A line may carry `unit_price`, the price the shopper's cart showed: "
+            "the order always charges the product's current price, and `price_changes` lists each line whose "
+            "cart price differed, so the shopper can be told."
         ),
         request=CheckoutRequestSerializer,
         responses={
-            201: OrderSerializer,
+            201: CheckoutResponseSerializer,
             400: openapi_error("A bad line (unknown product, bad quantity, a product twice, a second currency)."),
             401: BAD_TOKEN,
             403: openapi_error("CSRF token missing (`csrf_failed`)."),
             409: openapi_error("Not enough stock for a line (`out_of_stock`, `insufficient_stock`)."),
+            503: openapi_error("No free order number after several tries, or the database is unreachable; nothing was written, retry (`order_number_unavailable`, `database_unavailable`)."),
         },
         examples=[
             OpenApiExample(
                 "A cart of two products",
-                value={"lines": [{"product_id": "P001", "quantity": 1, "context": {"placement": "product_similar"}}, {"product_id": "P002", "quantity": 2}]},
+                value={
+                    "lines": [
+                        {"product_id": "P001", "quantity": 1, "unit_price": "89.00", "context": {"placement": "product_similar"}},
+                        {"product_id": "P002", "quantity": 2},
+                    ]
+                },
                 request_only=True,
+            ),
+            OpenApiExample(
+                "An order placed at a price that changed since the cart was filled",
+                value={
+                    "order_number": "LM-20260301-7K3QX9",
+                    "created_at": "2026-03-01T12:00:00Z",
+                    "currency": "USD",
+                    "total": "94.00",
+                    "lines": [{"product_id": "P001", "title": "Trail Running Shoes", "quantity": 1, "unit_price": "94.00", "line_total": "94.00"}],
+                    "price_changes": [{"product_id": "P001", "title": "Trail Running Shoes", "cart_price": "89.00", "price": "94.00"}],
+                },
+                response_only=True,
+                status_codes=["201"],
             ),
             OpenApiExample(
                 "Too many units in line 1",
@@ -192,9 +213,10 @@ class CheckoutView(APIView):
     )
     def post(self, request: Request) -> Response:
         lines = checkout_lines_parse(data=request.data)
-        order = order_place(customer=customer_for_request(request=request), lines=lines)
-        order = order_with_lines(order_pk=order.pk)
-        return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)
+        placed = order_place(customer=customer_for_request(request=request), lines=lines)
+        order = order_with_lines(order_pk=placed.order.pk)
+        body = CheckoutResponseSerializer(order, context={"price_changes": placed.price_changes}).data
+        return Response(body, status=status.HTTP_201_CREATED)
 
 
 @csrf_exempt

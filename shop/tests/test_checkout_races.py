@@ -184,15 +184,6 @@ def test_checkout_that_draws_only_taken_order_numbers_writes_nothing(taken_numbe
     assert Interaction.objects.count() == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "Bug: when every one of ORDER_NUMBER_ATTEMPTS order numbers is taken, _order_create re-raises the "
-        "IntegrityError, api_exception_handler returns None for it (not an APIException), and Django answers "
-        "its HTML 'Server Error (500)' page instead of an error in the API's JSON shape (e.g. 503, retryable)."
-    ),
-)
 def test_checkout_that_draws_only_taken_order_numbers_answers_in_the_api_error_shape(taken_number, monkeypatch):
     response, _, _ = checkout_with_only_taken_numbers(monkeypatch)
 

@@ -116,6 +116,8 @@ export interface OrderLineRequest {
   product_id: string
   quantity: number
   context?: Attribution
+  /** The unit price the cart showed, e.g. "19.99": never charged, compared with the current price. */
+  unit_price?: string
 }
 
 export interface OrderLine {
@@ -126,12 +128,22 @@ export interface OrderLine {
   line_total: string
 }
 
+/** A line whose price in the cart differed from the price the order charged (the current one). */
+export interface PriceChange {
+  product_id: string
+  title: string
+  cart_price: string
+  price: string
+}
+
 export interface Order {
   order_number: string
   created_at: string
   currency: string
   total: string
   lines: OrderLine[]
+  /** Sent by checkout (an order saved before it existed lacks it): lines whose cart price was out of date. */
+  price_changes?: PriceChange[]
 }
 
 /** The API's one error shape. */

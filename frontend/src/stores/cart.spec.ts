@@ -77,9 +77,47 @@ describe('cart store', () => {
     cart.add(product('P2', '1.00'), 2)
 
     expect(cart.orderLines()).toEqual([
-      { product_id: 'P1', quantity: 1, context },
-      { product_id: 'P2', quantity: 2, context: {} },
+      { product_id: 'P1', quantity: 1, context, unit_price: '1.00' },
+      { product_id: 'P2', quantity: 2, context: {}, unit_price: '1.00' },
     ])
+  })
+
+  it('sends the price the shopper saw, unless it is one the checkout API would refuse', () => {
+    localStorage.setItem(
+      CART_STORAGE_KEY,
+      JSON.stringify([
+        { productId: 'P1', title: 'Mug', price: '14.5', currency: 'USD', imageUrl: '', quantity: 1, stock: null, context: {} },
+        { productId: 'P2', title: 'Tea', price: '-1.00', currency: 'USD', imageUrl: '', quantity: 1, stock: null, context: {} },
+        { productId: 'P3', title: 'Pot', price: '3.999', currency: 'USD', imageUrl: '', quantity: 1, stock: null, context: {} },
+        { productId: 'P4', title: 'Jug', price: 'free', currency: 'USD', imageUrl: '', quantity: 1, stock: null, context: {} },
+      ]),
+    )
+
+    expect(useCartStore().orderLines()).toEqual([
+      { product_id: 'P1', quantity: 1, context: {}, unit_price: '14.5' },
+      { product_id: 'P2', quantity: 1, context: {} },
+      { product_id: 'P3', quantity: 1, context: {} },
+      { product_id: 'P4', quantity: 1, context: {} },
+    ])
+  })
+
+  it('takes the prices the server charged for the lines it holds', async () => {
+    const cart = useCartStore()
+    cart.add(product('P1', '10.00'), 2)
+    cart.add(product('P2', '5.50'), 1)
+
+    cart.updatePrices([
+      { product_id: 'P1', title: 'Product P1', cart_price: '10.00', price: '12.25' },
+      { product_id: 'P9', title: 'Product P9', cart_price: '1.00', price: '2.00' },
+    ])
+    await nextTick()
+
+    expect(cart.lines.map((line) => [line.productId, line.price])).toEqual([
+      ['P1', '12.25'],
+      ['P2', '5.50'],
+    ])
+    expect(cart.total).toBe('30.00')
+    expect(JSON.parse(localStorage.getItem(CART_STORAGE_KEY) ?? '[]')[0]).toMatchObject({ productId: 'P1', price: '12.25' })
   })
 
   it('survives a reload through localStorage', async () => {

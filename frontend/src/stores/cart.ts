@@ -2,7 +2,7 @@
 import { defineStore } from 'pinia'
 import { computed, ref, watch } from 'vue'
 
-import type { Attribution, OrderLineRequest } from '@/api/types'
+import type { Attribution, OrderLineRequest, PriceChange } from '@/api/types'
 import { fromCents, toCents } from '@/utils/money'
 
 import { loadJson, safeStorage, saveJson } from './persist'
@@ -44,6 +44,9 @@ function isCartLine(value: unknown): value is CartLine {
     line.quantity > 0
   )
 }
+
+/** A price the checkout API accepts as `unit_price`: non-negative, at most 12 digits, 2 of them decimals. */
+const SENDABLE_PRICE = /^\d{1,10}(\.\d{1,2})?$/
 
 function lineLimit(line: Pick<CartLine, 'stock'>): number {
   return line.stock === null || line.stock === undefined ? MAX_LINE_QUANTITY : Math.min(line.stock, MAX_LINE_QUANTITY)
@@ -119,11 +122,45 @@ export const useCartStore = defineStore('cart', () => {
     lines.value = []
   }
 
+  /** Set lines' prices to the ones the server charged, e.g. from checkout's `price_changes`. */
+  function updatePrices(changes: PriceChange[]): void {
+    for (const change of changes) {
+      const line = find(change.product_id)
+      if (line) line.price = change.price
+    }
+  }
+
+  /**
+   * The lines as checkout takes them, each with the price the shopper saw, so the server can say
+   * when it changed. A price the API would refuse (a hand-edited localStorage) is left out rather
+   * than blocking the order: the server charges its own price either way.
+   */
   function orderLines(): OrderLineRequest[] {
-    return lines.value.map((line) => ({ product_id: line.productId, quantity: line.quantity, context: line.context }))
+    return lines.value.map((line) => ({
+      product_id: line.productId,
+      quantity: line.quantity,
+      context: line.context,
+      ...(SENDABLE_PRICE.test(line.price) ? { unit_price: line.price } : {}),
+    }))
   }
 
   watch(lines, (value) => saveJson(storage, CART_STORAGE_KEY, value), { deep: true })
 
-  return { lines, count, isEmpty, currency, mixedCurrencies, total, totalCents, find, maxQuantity, add, setQuantity, remove, clear, orderLines }
+  return {
+    lines,
+    count,
+    isEmpty,
+    currency,
+    mixedCurrencies,
+    total,
+    totalCents,
+    find,
+    maxQuantity,
+    add,
+    setQuantity,
+    remove,
+    clear,
+    updatePrices,
+    orderLines,
+  }
 })

@@ -65,21 +65,57 @@ describe('CartView', () => {
     expect(wrapper.get('[data-testid="cart-total"]').text()).toBe('$29.99')
   })
 
-  it('places the order with each line and its attribution, then shows the confirmation', async () => {
+  it('places the order with each line, its attribution and the price shown, then shows the confirmation', async () => {
     const cart = useCartStore()
     const context = { request_id: 'r-1', placement: 'product_similar', position: 0 }
     cart.add({ product_id: 'P1', title: 'Mug', price: '14.50', currency: 'USD', image_url: '', stock: 4 }, 2, context)
+    cart.add({ product_id: 'P2', title: 'Tea', price: '0.99', currency: 'USD', image_url: '', stock: null }, 1)
     vi.mocked(placeOrder).mockResolvedValue(order)
     const { wrapper, router } = await mountCart()
 
     await wrapper.get('.summary__checkout').trigger('click')
     await flushPromises()
 
-    expect(tracker.flush).toHaveBeenCalled()
-    expect(placeOrder).toHaveBeenCalledWith([{ product_id: 'P1', quantity: 2, context }])
+    expect(placeOrder).toHaveBeenCalledWith([
+      { product_id: 'P1', quantity: 2, context, unit_price: '14.50' },
+      { product_id: 'P2', quantity: 1, context: {}, unit_price: '0.99' },
+    ])
     expect(cart.isEmpty).toBe(true)
     expect(useSessionStore().lastOrder).toEqual(order)
     await vi.waitFor(() => expect(router.currentRoute.value.fullPath).toBe('/orders/LM-20260301-ABCDEF'))
+  })
+
+  it('stores the clicks and adds to cart it has queued before it places the order', async () => {
+    const calls: string[] = []
+    vi.mocked(tracker.flush).mockImplementationOnce(async () => {
+      calls.push('flush started')
+      await Promise.resolve()
+      calls.push('flush done')
+    })
+    vi.mocked(placeOrder).mockImplementationOnce(async () => {
+      calls.push('order placed')
+      return order
+    })
+    useCartStore().add({ product_id: 'P1', title: 'Mug', price: '14.50', currency: 'USD', image_url: '', stock: null }, 2)
+    const { wrapper } = await mountCart()
+
+    await wrapper.get('.summary__checkout').trigger('click')
+    await flushPromises()
+
+    expect(calls).toEqual(['flush started', 'flush done', 'order placed'])
+  })
+
+  it('keeps the price changes the server reported for the confirmation page', async () => {
+    const priceChanges = [{ product_id: 'P1', title: 'Mug', cart_price: '12.00', price: '14.50' }]
+    useCartStore().add({ product_id: 'P1', title: 'Mug', price: '12.00', currency: 'USD', image_url: '', stock: null }, 2)
+    vi.mocked(placeOrder).mockResolvedValue({ ...order, price_changes: priceChanges })
+    const { wrapper } = await mountCart()
+
+    await wrapper.get('.summary__checkout').trigger('click')
+    await flushPromises()
+
+    expect(vi.mocked(placeOrder).mock.calls[0][0]).toEqual([{ product_id: 'P1', quantity: 2, context: {}, unit_price: '12.00' }])
+    expect(useSessionStore().lastOrder?.price_changes).toEqual(priceChanges)
   })
 
   it('keeps the cart and names the line the server refused', async () => {

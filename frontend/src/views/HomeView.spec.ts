@@ -2,8 +2,9 @@ import { flushPromises, mount } from '@vue/test-utils'
 import { createPinia, setActivePinia } from 'pinia'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 
+import { listCategories, listProducts } from '@/api/products'
 import { forYou, trending } from '@/api/recommendations'
-import type { RecommendationList } from '@/api/types'
+import type { Category, Product, RecommendationList } from '@/api/types'
 import { useSessionStore } from '@/stores/session'
 import { testRouter } from '@/test/router'
 import { fakeIntersectionObserver, placeAt } from '@/test/viewport'
@@ -143,6 +144,82 @@ describe('HomeView recommendations', () => {
     }
     expect(tracker.track).toHaveBeenCalledWith('click', 'P007', { context })
     expect(useSessionStore().attributionFor('P007')).toEqual(context)
+    wrapper.unmount()
+  })
+})
+
+function product(productId: string): Product {
+  return {
+    product_id: productId,
+    title: `Kettle ${productId}`,
+    category: { slug: 'kitchen', name: 'Kitchen' },
+    description: '',
+    price: '35.00',
+    currency: 'USD',
+    image_url: '',
+    in_stock: true,
+    stock: null,
+    created_at: '2026-01-01T00:00:00Z',
+  }
+}
+
+function category(slug: string, name: string, productCount: number, parent: string | null = null): Category {
+  return { slug, name, parent, product_count: productCount, direct_product_count: productCount }
+}
+
+describe('HomeView page', () => {
+  beforeEach(() => {
+    localStorage.clear()
+    sessionStorage.clear()
+    setActivePinia(createPinia())
+    vi.mocked(listProducts).mockClear()
+    vi.mocked(forYou).mockResolvedValue(list('home-r1', ['P001']))
+    vi.mocked(trending).mockResolvedValue(list('trend-r1', ['P020']))
+  })
+
+  it('shows the bestsellers: the most popular products in stock', async () => {
+    vi.mocked(listProducts).mockResolvedValueOnce({ count: 2, page: 1, page_size: 8, num_pages: 1, next: null, previous: null, results: [product('P5'), product('P6')] })
+
+    const wrapper = await mountHome()
+
+    expect(listProducts).toHaveBeenCalledWith({ ordering: 'popularity', page_size: 8, in_stock: true })
+    const bestsellers = wrapper.get('section[aria-labelledby="bestsellers-title"]')
+    expect(bestsellers.findAll('.product-card__title').map((title) => title.text())).toEqual(['Kettle P5', 'Kettle P6'])
+    expect(bestsellers.find('a[href="/products/P5"]').exists()).toBe(true)
+    wrapper.unmount()
+  })
+
+  it('offers a tile for each top-level category that has products', async () => {
+    vi.mocked(listCategories).mockResolvedValueOnce([
+      category('kitchen', 'Kitchen', 12),
+      category('kettles', 'Kettles', 4, 'kitchen'),
+      category('garden', 'Garden', 0),
+      category('outdoor', 'Outdoor', 1),
+    ])
+
+    const wrapper = await mountHome()
+
+    expect(wrapper.text()).toContain('Shop by category')
+    const tiles = wrapper.findAll('.category-tile')
+    expect(tiles.map((tile) => [tile.get('.category-tile__name').text(), tile.get('.category-tile__count').text()])).toEqual([
+      ['Kitchen', '12 products'],
+      ['Outdoor', '1 product'],
+    ])
+    expect(tiles[0].attributes('href')).toBe('/catalog?category=kitchen')
+    wrapper.unmount()
+  })
+
+  it('leaves out whatever failed to load and shows the rest', async () => {
+    vi.mocked(listCategories).mockRejectedValueOnce(new Error('down'))
+    vi.mocked(forYou).mockRejectedValue(new Error('down'))
+    vi.mocked(listProducts).mockResolvedValueOnce({ count: 1, page: 1, page_size: 8, num_pages: 1, next: null, previous: null, results: [product('P5')] })
+
+    const wrapper = await mountHome()
+
+    expect(wrapper.text()).not.toContain('Shop by category')
+    expect(wrapper.find('section[data-placement="home_for_you"]').exists()).toBe(false)
+    expect(wrapper.get('section[data-placement="home_trending"]').text()).toContain('P020')
+    expect(wrapper.findAll('section[aria-labelledby="bestsellers-title"] .product-card')).toHaveLength(1)
     wrapper.unmount()
   })
 })

@@ -61,6 +61,64 @@ def test_checkout_creates_the_order_its_lines_and_one_purchase_per_line(api_clie
     assert all(p.timestamp == order.created_at for p in purchases)
 
 
+def test_an_out_of_date_cart_price_is_not_charged_and_the_line_is_reported(api_client, products):
+    response = checkout(
+        api_client,
+        [
+            {"product_id": "P1", "quantity": 2, "unit_price": "49.90"},  # the cart still shows an old, lower price
+            {"product_id": "P2", "quantity": 1},  # no cart price sent: nothing to compare
+            {"product_id": "P3", "quantity": 1, "unit_price": "8.45"},
+        ],
+    )
+
+    assert response.status_code == 201
+    body = response.json()
+    assert body["total"] == "248.25"  # 2 x 59.90 + 120.00 + 8.45, the database's prices
+    assert Order.objects.get().total == Decimal("248.25")
+    assert [line["unit_price"] for line in body["lines"]] == ["59.90", "120.00", "8.45"]
+    assert OrderLine.objects.get(product__product_id="P1").unit_price == Decimal("59.90")
+    assert body["price_changes"] == [{"product_id": "P1", "title": "Trail Shoes", "cart_price": "49.90", "price": "59.90"}]
+
+
+def test_a_cart_price_above_the_current_price_is_reported_too(api_client, products):
+    response = checkout(api_client, [{"product_id": "P3", "quantity": 1, "unit_price": "9.99"}])
+
+    assert response.status_code == 201
+    assert response.json()["total"] == "8.45"
+    assert response.json()["price_changes"] == [{"product_id": "P3", "title": "Wool Socks", "cart_price": "9.99", "price": "8.45"}]
+
+
+def test_current_cart_prices_report_no_price_change(api_client, products):
+    response = checkout(
+        api_client,
+        [{"product_id": "P1", "quantity": 1, "unit_price": "59.90"}, {"product_id": "P2", "quantity": 1, "unit_price": "120"}],
+    )
+
+    assert response.status_code == 201
+    assert response.json()["total"] == "179.90"
+    assert response.json()["price_changes"] == []
+
+
+def test_the_schema_documents_the_cart_price_and_the_price_changes(api_client):
+    schema = api_client.get("/api/schema/", {"format": "json"}).json()
+    operation = schema["paths"][URL]["post"]
+
+    def component(ref: dict) -> dict:
+        return schema["components"]["schemas"][ref["$ref"].rsplit("/", 1)[-1]]
+
+    request = component(operation["requestBody"]["content"]["application/json"]["schema"])
+    line = component(request["properties"]["lines"]["items"])
+    unit_price = line["properties"]["unit_price"]
+    assert (unit_price["type"], unit_price["format"]) == ("string", "decimal")
+    assert "unit_price" not in line["required"]
+    response = component(operation["responses"]["201"]["content"]["application/json"]["schema"])
+    assert "price_changes" in response["required"]
+    assert response["properties"]["price_changes"]["type"] == "array"
+    change = component(response["properties"]["price_changes"]["items"])
+    assert set(change["properties"]) == {"product_id", "title", "cart_price", "price"}
+    assert set(change["required"]) == {"product_id", "title", "cart_price", "price"}
+
+
 def test_checkout_decrements_tracked_stock_and_leaves_untracked_stock_alone(api_client, products):
     response = checkout(api_client, [{"product_id": "P1", "quantity": 2}, {"product_id": "P2", "quantity": 4}, {"product_id": "P3", "quantity": 3}])
 
@@ -120,6 +178,13 @@ def test_a_sold_out_product_is_refused(api_client, products):
         ({"product_id": "P1"}, "required", "quantity", "This field is required."),
         ({"product_id": "P1", "quantity": "two"}, "invalid", "quantity", "A valid integer is required."),
         ({"product_id": "P1", "quantity": 1, "context": {"position": -1}}, "invalid", "context", None),
+        ({"product_id": "P1", "quantity": 1, "unit_price": "-0.01"}, "min_value", "unit_price", "Ensure this value is greater than or equal to 0."),
+        ({"product_id": "P1", "quantity": 1, "unit_price": "59.905"}, "max_decimal_places", "unit_price", None),
+        ({"product_id": "P1", "quantity": 1, "unit_price": "12345678901.00"}, "max_digits", "unit_price", None),
+        ({"product_id": "P1", "quantity": 1, "unit_price": "cheap"}, "invalid", "unit_price", "A valid number is required."),
+        ({"product_id": "P1", "quantity": 1, "unit_price": "NaN"}, "invalid", "unit_price", None),
+        ({"product_id": "P1", "quantity": 1, "unit_price": 59.9}, "invalid", "unit_price", 'Send the amount as a decimal string, e.g. "19.99".'),
+        ({"product_id": "P1", "quantity": 1, "unit_price": None}, "null", "unit_price", "This field may not be null."),
     ],
 )
 def test_a_bad_line_names_its_index_and_field_and_writes_nothing(api_client, products, line, code, field, message):
