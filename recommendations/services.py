@@ -2,13 +2,15 @@
 
 import logging
 import tempfile
+import threading
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
 from django.core.files import File
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, transaction
 from django.utils import timezone
 
 from recommendations.models import ModelVersion, RecommenderSettings
@@ -17,6 +19,9 @@ logger = logging.getLogger(__name__)
 
 # A run that has not reported progress for this long is taken as dead (its worker was killed).
 STALE_TRAINING_AFTER = timedelta(hours=2)
+# A running run writes its heartbeat this often from a thread of its own, so one long step
+# (a large EASE fit, reading ten million events) is not taken for a dead worker.
+TRAINING_HEARTBEAT_EVERY = timedelta(minutes=1)
 
 StepCallback = Callable[[str, float], None]
 
@@ -124,7 +129,8 @@ def model_train(*, run_key: str, trigger: str = ModelVersion.Trigger.TASK, on_st
 
     version = training_run_start(run_key=run_key, trigger=trigger)
     try:
-        return _train_into(version=version, on_step=on_step)
+        with _heartbeat_while_running(version):
+            return _train_into(version=version, on_step=on_step)
     except BaseException as exc:
         reason = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         training_run_fail(version=version, error=f"{reason}\n\n{traceback.format_exc()}")
@@ -134,7 +140,37 @@ def model_train(*, run_key: str, trigger: str = ModelVersion.Trigger.TASK, on_st
 
 
 def _heartbeat(version: ModelVersion) -> None:
-    ModelVersion.objects.filter(pk=version.pk).update(heartbeat_at=timezone.now())
+    ModelVersion.objects.filter(pk=version.pk, status=ModelVersion.Status.TRAINING).update(heartbeat_at=timezone.now())
+
+
+@contextmanager
+def _heartbeat_while_running(version: ModelVersion) -> Iterator[None]:
+    """Beat every TRAINING_HEARTBEAT_EVERY from a daemon thread until the block ends.
+
+    Step boundaries alone leave a single step longer than STALE_TRAINING_AFTER looking
+    dead, and training_runs_reap_stale would fail a run that is still working. The thread
+    dies with the worker process, so a killed run still goes stale. A failed beat is only
+    logged: the next one may succeed, and the run itself must not fail for it.
+    """
+    stop = threading.Event()
+
+    def beat() -> None:
+        try:
+            while not stop.wait(TRAINING_HEARTBEAT_EVERY.total_seconds()):
+                try:
+                    _heartbeat(version)
+                except Exception:
+                    logger.warning("Could not record the heartbeat of training run %s", version, exc_info=True)
+        finally:
+            connections.close_all()  # this thread's own connections
+
+    thread = threading.Thread(target=beat, name=f"training-heartbeat-{version.pk}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def _train_into(*, version: ModelVersion, on_step: StepCallback | None) -> ModelVersion:

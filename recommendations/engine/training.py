@@ -24,7 +24,8 @@
 result has precision, recall, ndcg, map, hit_rate, coverage, users, and ``hybrid`` also
 ``w_content``/``w_cf`` of the best blend. The bundle's ``metadata`` records counts, the
 params used, the CF choice (``metadata["cf_choice"]``), step times and metrics. The bundle
-has passed :func:`validate_bundle`; a degenerate one raises :class:`BundleValidationError`.
+has passed :func:`validate_bundle`; a degenerate one raises :class:`BundleValidationError`, and so
+does an empty products frame, before any model is fitted.
 """
 
 from __future__ import annotations
@@ -314,6 +315,11 @@ def train_bundle(
 
     started = time.perf_counter()
     data = TrainingData(products, interactions, settings)
+    if data.n_items == 0:
+        # Checked before any fit: EASE on a 0 x 0 matrix fails inside LAPACK, not with a reason.
+        raise BundleValidationError(
+            f"no products to learn from: the products frame is empty ({data.dropped_interactions} interactions dropped)"
+        )
     cf_matrix = data.matrix(params=settings, half_life_days=settings["half_life_days"])
     trend_matrix = data.matrix(params=settings, half_life_days=settings["trending_half_life_days"])
     step(

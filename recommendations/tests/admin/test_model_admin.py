@@ -1,4 +1,5 @@
 import pytest
+from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import timezone
 
@@ -33,9 +34,28 @@ def test_retrain_now_is_refused_while_a_run_is_in_progress(staff_client, small_s
     assert ModelVersion.objects.count() == 1
 
 
-def test_retrain_needs_a_post(staff_client, small_store):
-    staff_client.get(reverse("admin:recommendations_modelversion_retrain"))
+def test_retrain_needs_a_post(staff_client, small_store, celery_eager, django_capture_on_commit_callbacks):
+    retrain = reverse("admin:recommendations_modelversion_retrain")
+    changelist = reverse("admin:recommendations_modelversion_changelist")
+
+    with django_capture_on_commit_callbacks(execute=True) as on_get:
+        response = staff_client.get(retrain)
+
+    assert (response.status_code, response.url) == (302, changelist)
+    assert on_get == []
+    assert list(get_messages(response.wsgi_request)) == []
     assert ModelVersion.objects.count() == 0
+
+    with django_capture_on_commit_callbacks(execute=True) as on_post:
+        response = staff_client.post(retrain)
+
+    assert (response.status_code, response.url) == (302, changelist)
+    assert len(on_post) == 1  # one training run queued, when the request's transaction commits
+    assert [str(message) for message in get_messages(response.wsgi_request)] == [
+        "Retraining requested; the new version appears below when it is done."
+    ]
+    assert list(ModelVersion.objects.values_list("trigger", "status")) == [("admin", "active")]
+    assert "Retraining requested" in staff_client.get(changelist).content.decode()
 
 
 def test_activate_action_rolls_back_to_an_older_version(staff_client, small_store):

@@ -3,10 +3,12 @@
 from datetime import UTC, datetime
 
 import pytest
+from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from recommendations.tests.api.conftest import visitor_id_of
 from shop.models import Interaction
+from shop.tests.factories import CustomerFactory, InteractionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -57,6 +59,24 @@ def test_hybrid_path_blends_for_a_user_and_a_product(active_model, token_client)
     assert response.status_code == 200
     ids = assert_flask_list(response.json())
     assert len(ids) == 3 and "CAM0" not in ids
+
+
+def test_hybrid_path_weights_change_the_list_as_the_api_blends_it(active_model, token_client, small_store):
+    """Content-only ranks the bought camera's look-alikes; CF-only its co-purchases (memory cards)."""
+    InteractionFactory(customer=CustomerFactory(customer_id="U99"), product=small_store["CAM0"], kind="purchase")
+    lists = {}
+    for w_content, w_cf in ((1, 0), (0, 1)):
+        flask = token_client.get("/recommend/hybrid", {"user_id": "U99", "top_k": 3, "w_content": w_content, "w_cf": w_cf})
+        cache.clear()  # the API computes its list afresh rather than reading the one just cached
+        api = token_client.get("/api/recommendations/hybrid/", {"customer_id": "U99", "k": 3, "w_content": w_content, "w_cf": w_cf})
+
+        assert (flask.status_code, api.status_code, api.json()["source"]) == (200, 200, "model")
+        assert flask.json()["results"] == [{key: item[key] for key in ITEM_KEYS} for item in api.json()["results"]]
+        lists[w_content, w_cf] = assert_flask_list(flask.json())
+
+    assert lists[1, 0] != lists[0, 1]
+    assert set(lists[1, 0]) == {"CAM1", "CAM2", "CAM3"}
+    assert {"MEM0", "MEM1"} <= set(lists[0, 1])
 
 
 def test_hybrid_path_without_a_user_is_the_product_context(active_model, api_client):

@@ -10,6 +10,7 @@ from recommendations.engine.collaborative import EASE, CoPurchaseModel, ItemKNN,
 from recommendations.engine.content import ContentModel, product_texts
 from recommendations.engine.neighbors import blocked_top_k, top_k_sparse_rows
 from recommendations.engine.trending import TrendingModel
+from recommendations.tests.engine.conftest import binary_matrix
 
 S = math.sqrt(6)
 
@@ -134,9 +135,36 @@ def test_ease_matches_the_closed_form(tiny_matrix):
         for neighbor, score in zip(model.neighbors_[item], model.neighbor_scores_[item]):
             if neighbor >= 0:
                 assert score == pytest.approx(expected[item, neighbor], rel=1e-4, abs=1e-6)
-    # Pruned by magnitude: the largest |weight| off the diagonal is kept, sign included.
-    kept = {int(n) for n in model.neighbors_[0] if n >= 0}
-    assert kept == set(np.argsort(-np.abs(expected[0]))[:3].tolist()) - {0} or len(kept) == 3
+    # k=3 on four items prunes nothing: every non-zero weight off the diagonal is listed
+    # (float32 round-off may list an exact zero too; its score matched ~0 above).
+    for item in range(4):
+        kept = {int(n) for n in model.neighbors_[item] if n >= 0}
+        assert set(np.flatnonzero(np.abs(expected[item]) > 1e-6).tolist()) <= kept
+
+
+def test_ease_prunes_by_magnitude_and_keeps_negative_weights():
+    """Pruning to k=2 keeps the two largest |weights| per item, sign included.
+
+    u0: 0 2    u1: 1 2    u2: 1 3    With l2=1, G = X'X + I has determinant 21 and
+    B = -P / diag(P) for P = G^-1 is, off the diagonal (row = item, column = neighbour):
+
+        item 0:  1: -1/5   2:  1/2   3:  1/13
+        item 1:  0: -2/13  2:  2/5   3:  5/13
+        item 2:  0:  5/13  1:  2/5   3: -2/13
+        item 3:  0:  1/13  1:  1/2   2: -1/5
+
+    Items 0 and 3 keep a negative weight (-1/5) and drop a smaller positive one (1/13);
+    items 1 and 2 drop their negative weight (-2/13), smaller than both positive ones.
+    """
+    model = EASE(l2=1.0, k=2).fit(binary_matrix([[0, 2], [1, 2], [1, 3]], 4))
+
+    assert model.neighbors_.tolist() == [[2, 1], [2, 3], [1, 0], [1, 2]]
+    assert model.neighbor_scores_.tolist() == [
+        pytest.approx([1 / 2, -1 / 5], abs=1e-6),
+        pytest.approx([2 / 5, 5 / 13], abs=1e-6),
+        pytest.approx([2 / 5, 5 / 13], abs=1e-6),
+        pytest.approx([1 / 2, -1 / 5], abs=1e-6),
+    ]
 
 
 def test_ease_refuses_catalogues_above_its_limit(tiny_matrix):

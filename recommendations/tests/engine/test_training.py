@@ -138,10 +138,17 @@ def test_interactions_without_any_co_occurrence_are_rejected_by_the_gate():
         train_bundle(products, one_each, {"evaluate": False})
 
 
-def test_no_products_is_rejected_by_the_gate():
+@pytest.mark.parametrize(("n_events", "dropped"), [(900, 900), (0, 0)])
+def test_no_products_is_rejected_by_the_gate(n_events, dropped):
     products, interactions = _frames()
-    with pytest.raises((BundleValidationError, ValueError)):
-        train_bundle(products.iloc[:0], interactions, {"evaluate": False})
+    seen = []
+    with pytest.raises(BundleValidationError) as refused:
+        train_bundle(
+            products.iloc[:0], interactions.iloc[:n_events], {"evaluate": False},
+            on_step=lambda name, seconds, info: seen.append(name),
+        )
+    assert str(refused.value) == f"no products to learn from: the products frame is empty ({dropped} interactions dropped)"
+    assert seen == []  # refused before the first step, so before any model was fitted
 
 
 def test_gate_rejects_nan_scores_and_nan_metrics():

@@ -1,3 +1,5 @@
+from urllib.parse import urlencode
+
 import pytest
 from django.urls import reverse
 from django.utils import timezone
@@ -24,10 +26,75 @@ def store():
     return camera
 
 
-@pytest.mark.parametrize("model", ["category", "product", "customer", "interaction"])
-def test_changelists_render_with_search_and_filters(staff_client, store, model):
-    response = staff_client.get(reverse(f"admin:shop_{model}_changelist"), {"q": "P001"})
-    assert response.status_code == 200
+@pytest.fixture
+def catalogue(django_user_model):
+    """Three categories, four products, three customers and four events for the changelist searches."""
+    cameras = CategoryFactory(name="Cameras", slug="cameras")
+    lenses = CategoryFactory(name="Lenses", slug="optics", parent=cameras)
+    books = CategoryFactory(name="Books", slug="books")
+    camera = ProductFactory(product_id="P001", title="Mirrorless camera", category=cameras, stock=0)
+    tripod = ProductFactory(product_id="P002", title="Tripod", description="Holds any camera steady.", category=cameras)
+    ProductFactory(product_id="P003", title="Zoom lens", category=lenses, stock=None, is_active=False)
+    novel = ProductFactory(product_id="P004", title="Crime novel", category=books, currency="EUR")
+    imported = CustomerFactory(customer_id="U001")
+    alice = CustomerFactory(customer_id="U002", user=django_user_model.objects.create_user("alice", "alice@example.com"))
+    visitor = CustomerFactory(customer_id="v-visitor")
+    InteractionFactory(customer=imported, product=camera, kind="purchase")
+    InteractionFactory(customer=alice, product=camera, kind="view")
+    InteractionFactory(customer=alice, product=tripod, kind="click")
+    InteractionFactory(customer=visitor, product=novel, kind="view")
+    return {"cameras": cameras, "lenses": lenses, "books": books}
+
+
+ROW_KEYS = {
+    "category": lambda category: category.name,
+    "product": lambda product: product.product_id,
+    "customer": lambda customer: customer.customer_id,
+    "interaction": lambda event: f"{event.customer.customer_id} {event.kind} {event.product.product_id}",
+}
+
+CHANGELIST_CASES = [
+    ("category", {}, {"Cameras", "Lenses", "Books"}),
+    ("category", {"q": "cam"}, {"Cameras"}),
+    ("category", {"q": "optics"}, {"Lenses"}),  # the slug
+    ("category", {"parent__id__exact": "cameras"}, {"Lenses"}),
+    ("product", {}, {"P001", "P002", "P003", "P004"}),
+    ("product", {"q": "P001"}, {"P001"}),
+    ("product", {"q": "camera"}, {"P001", "P002"}),  # title, and description
+    ("product", {"is_active__exact": "0"}, {"P003"}),
+    ("product", {"stock_state": "in"}, {"P002", "P003", "P004"}),  # untracked stock counts as in stock
+    ("product", {"stock_state": "untracked"}, {"P003"}),
+    ("product", {"category__id__exact": "books"}, {"P004"}),
+    ("product", {"currency": "EUR"}, {"P004"}),
+    ("product", {"q": "camera", "stock_state": "in"}, {"P002"}),
+    ("customer", {}, {"U001", "U002", "v-visitor"}),
+    ("customer", {"q": "U001"}, {"U001"}),
+    ("customer", {"q": "alice"}, {"U002"}),  # the user's name
+    ("customer", {"user__isempty": "1"}, {"U001", "v-visitor"}),
+    ("customer", {"user__isempty": "0"}, {"U002"}),
+    ("interaction", {}, {"U001 purchase P001", "U002 view P001", "U002 click P002", "v-visitor view P004"}),
+    ("interaction", {"q": "P001"}, {"U001 purchase P001", "U002 view P001"}),
+    ("interaction", {"q": "U002"}, {"U002 view P001", "U002 click P002"}),
+    ("interaction", {"q": "tripod"}, {"U002 click P002"}),  # the product's title
+    ("interaction", {"kind__exact": "view"}, {"U002 view P001", "v-visitor view P004"}),
+    ("interaction", {"q": "P001", "kind__exact": "purchase"}, {"U001 purchase P001"}),
+]
+
+
+@pytest.mark.parametrize(
+    ("model", "query", "expected"),
+    [pytest.param(*case, id=f"{case[0]}?{urlencode(case[1])}") for case in CHANGELIST_CASES],
+)
+def test_changelists_render_with_search_and_filters(staff_client, catalogue, model, query, expected):
+    # Related-object filters take a primary key; the cases name the category.
+    params = {key: catalogue[value].pk if key.endswith("__id__exact") else value for key, value in query.items()}
+
+    response = staff_client.get(reverse(f"admin:shop_{model}_changelist"), params)
+
+    assert response.status_code == 200  # an unknown lookup would redirect with ?e=1
+    changelist = response.context["cl"]
+    assert changelist.result_count == len(expected)
+    assert {ROW_KEYS[model](row) for row in changelist.result_list} == expected
 
 
 def test_product_search_and_stock_filter(staff_client, store):

@@ -5,6 +5,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from shop import services
+from shop.middleware import visitor_id_from_cookie
 from shop.models import Customer, Interaction
 from shop.tests.factories import CustomerFactory, InteractionFactory, ProductFactory, UserFactory
 
@@ -350,10 +351,16 @@ def test_a_bad_token_is_a_401(products):
     assert response["WWW-Authenticate"] == "Token"
 
 
-def test_events_for_an_inactive_product_are_still_recorded(api_client):
-    ProductFactory(product_id="GONE", is_active=False)
+def test_events_for_an_inactive_product_are_still_recorded(api_client, settings):
+    gone = ProductFactory(product_id="GONE", is_active=False)
 
-    assert post(api_client, {"product_id": "GONE", "kind": "view"}).status_code == 201
+    response = post(api_client, {"product_id": "GONE", "kind": "purchase"})
+
+    assert response.status_code == 201
+    assert response.json() == {"stored": 1, "duplicates": 0}
+    visitor_id = visitor_id_from_cookie(settings.VISITOR_COOKIE_NAME, response.cookies[settings.VISITOR_COOKIE_NAME].value)
+    event = Interaction.objects.get()
+    assert (event.kind, event.product, event.customer.customer_id) == ("purchase", gone, visitor_id)
 
 
 class TestCsrf:
