@@ -131,7 +131,12 @@ async function journey(browser) {
   await similar.locator('.product-card').first().waitFor()
   data.similar_count = await similar.locator('.product-card').count()
   data.similar_reasons = (await similar.locator('.product-card__reason').allTextContents()).map((text) => text.trim())
-  data.also_bought_count = await carousel(page, 'Customers also bought').locator('.product-card').count()
+
+  step('customers also bought is shown')
+  // Its list loads on its own request: count the cards once they are there, not a carousel still loading.
+  const alsoBought = carousel(page, 'Customers also bought')
+  await alsoBought.locator('.product-card').first().waitFor()
+  data.also_bought_count = await alsoBought.locator('.product-card').count()
 
   step('the arrow keys move through the carousel')
   const links = similar.locator('.product-card__link')

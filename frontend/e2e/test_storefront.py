@@ -9,14 +9,18 @@ frontend/e2e/screenshots/ (git-ignored; `.ci/run` prints their paths).
 
 import json
 import os
+import re
 import subprocess
 import uuid
+from decimal import Decimal
 from io import StringIO
 from pathlib import Path
 
 import pytest
 from django.core.cache import cache
 from django.core.management import call_command
+from django.urls import reverse
+from rest_framework.test import APIClient
 
 from recommendations.models import ModelVersion
 from recommendations.serving import serving_reset
@@ -47,6 +51,13 @@ def demo_store(browser_ready):
 def _serving_reset() -> None:
     """Forget any model this process loaded for an earlier test's database."""
     serving_reset()
+
+
+def shown_amount(text: str | None) -> Decimal:
+    """A price as the storefront shows it (Intl, locale en-US: "$1,234.50") as a Decimal."""
+    match = re.fullmatch(r"[^\d\s]{1,3}\s?([\d,]+\.\d{2})", text or "")
+    assert match, f"not a price as the storefront shows one: {text!r}"
+    return Decimal(match.group(1).replace(",", ""))
 
 
 def run_browser(base_url: str, tmp_path: Path) -> dict:
@@ -99,15 +110,29 @@ def test_a_shopper_follows_a_recommendation_and_buys_it(demo_store, live_server,
     assert order.customer == shopper
     lines = list(order.lines.select_related("product"))
     assert [(line.product.product_id, line.quantity) for line in lines] == [(followed, 1)]
-    assert order.total == lines[0].unit_price
+
+    # The money: what the pages showed is what the database holds and charged.
+    product = Product.objects.get(product_id=followed)
+    assert shown_amount(journey["followed_price"]) == product.price, (journey["followed_price"], product.price)
+    assert lines[0].unit_price == product.price
+    assert order.total == sum(line.unit_price * line.quantity for line in lines)
+    assert shown_amount(journey["cart_total"]) == order.total, (journey["cart_total"], order.total)
+    assert shown_amount(journey["order_total"]) == order.total, (journey["order_total"], order.total)
     purchase = Interaction.objects.get(customer=shopper, kind="purchase", product__product_id=followed)
     assert purchase.quantity == 1
     assert purchase.context["order"] == order.number
     assert purchase.context["request_id"] == click.context["request_id"]
     assert purchase.context["placement"] == "product_similar"
-    product = Product.objects.get(product_id=followed)
     if stock_before[followed] is not None:
         assert product.stock == stock_before[followed] - 1
+
+    # "Customers also bought" on the first product page showed every product the API returns for it
+    # (the purchase leaves at least 2 in stock, demo stock being 0 or 3..399, so availability is unchanged).
+    url = reverse("api-recommendations-also-bought", args=[journey["first_product"]])
+    response = APIClient().get(url, {"k": 12, "placement": "product_also_bought"})
+    assert response.status_code == 200, response.content
+    assert journey["also_bought_count"] > 0
+    assert journey["also_bought_count"] == len(response.json()["results"])
 
     # The catalog's state lives in the URL: a reload keeps the search and the order.
     search = journey["search"]

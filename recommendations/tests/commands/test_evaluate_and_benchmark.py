@@ -1,4 +1,5 @@
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ from recommendations.engine.movielens import default_path
 
 STRATEGIES = {"popularity", "content", "cf", "hybrid"}
 METRICS = {"precision", "recall", "ndcg", "map", "coverage"}
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
 @pytest.mark.django_db
@@ -47,12 +49,16 @@ def test_benchmark_movielens_names_a_wrong_folder(tmp_path):
         call_command("benchmark_movielens", str(tmp_path))
 
 
-@pytest.mark.skipif(not (default_path() / "u.data").exists(), reason="MovieLens 100K not present")
-def test_benchmark_movielens_writes_the_evaluate_shape_and_beats_the_published_sar(tmp_path, capsys):
+def test_benchmark_movielens_writes_the_evaluate_shape_and_holds_todays_figure(tmp_path, capsys):
+    if not (default_path() / "u.data").is_file():
+        message = f"MovieLens 100K not found: no u.data in {default_path()} (set MOVIELENS_100K or clone beside the project)"
+        if IN_CI:
+            pytest.fail(message, pytrace=False)  # CI must run the benchmark, never skip it
+        pytest.skip(message)
     json_path = tmp_path / "ml.json"
     call_command("benchmark_movielens", str(default_path()), json=str(json_path), no_time_split=True)
     assert "published split (74,992 train / 25,008 test rows)" in capsys.readouterr().out
     report = json.loads(Path(json_path).read_text())
     assert report["k"] == 10 and set(report["results"]) == STRATEGIES
     assert report["split"]["train"] == 74_992 and report["split"]["test"] == 25_008
-    assert report["results"]["cf"]["ndcg"] >= 0.3825
+    assert report["results"]["cf"]["ndcg"] >= 0.47  # measured 0.4764 (EASE); the floor in test_movielens.py
