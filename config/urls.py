@@ -8,6 +8,9 @@ from shop.spa import storefront
 admin.site.site_header = "Storefront administration"
 admin.site.site_title = "Storefront admin"
 
+# An unhandled exception: the API's JSON error shape on API paths, Django's HTML 500 page elsewhere.
+handler500 = "config.error_views.server_error"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -1,6 +1,8 @@
 import uuid
 
 from django.contrib import admin, messages
+from django.contrib.auth import get_permission_codename
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect
@@ -34,7 +36,12 @@ class ModelVersionAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
-        return False
+        return False  # a version's fields are a record of its run; its state changes only through the actions below
+
+    def has_operate_permission(self, request):
+        """Activating a version and retraining need the model's change permission; view-only staff just look."""
+        opts = self.opts
+        return request.user.has_perm(f"{opts.app_label}.{get_permission_codename('change', opts)}")
 
     @admin.display(description="Status", ordering="status")
     def status_badge(self, obj):
@@ -58,7 +65,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
     def content_ndcg(self, obj):
         return _metric(obj, "content", "ndcg")
 
-    @admin.action(description="Activate the selected version (roll forward or back)")
+    @admin.action(description="Activate the selected version (roll forward or back)", permissions=["operate"])
     def activate_selected(self, request, queryset):
         if queryset.count() != 1:
             self.message_user(request, "Select exactly one version to activate.", messages.ERROR)
@@ -75,9 +82,14 @@ class ModelVersionAdmin(admin.ModelAdmin):
         return [retrain, *super().get_urls()]
 
     def retrain_view(self, request):
-        """Enqueue a training run (POST only); refused with a message while another run is in progress."""
+        """Enqueue a training run (POST only); refused with a message while another run is in progress.
+
+        Needs the change permission (403 without it): view-only staff may look at runs, not start one.
+        """
+        if not self.has_operate_permission(request):
+            raise PermissionDenied
         changelist = reverse("admin:recommendations_modelversion_changelist")
-        if request.method != "POST" or not request.user.has_perm("recommendations.view_modelversion"):
+        if request.method != "POST":
             return HttpResponseRedirect(changelist)
         from recommendations.tasks import train_models
 

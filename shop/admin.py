@@ -55,12 +55,12 @@ class ProductAdmin(admin.ModelAdmin):
         ("History", {"fields": ["created_at", "updated_at"]}),
     ]
 
-    @admin.action(description="Deactivate the selected products (hide, never recommend)")
+    @admin.action(description="Deactivate the selected products (hide, never recommend)", permissions=["change"])
     def deactivate(self, request, queryset):
         updated = queryset.update(is_active=False)
         self.message_user(request, f"{updated} products deactivated.")
 
-    @admin.action(description="Activate the selected products")
+    @admin.action(description="Activate the selected products", permissions=["change"])
     def activate(self, request, queryset):
         updated = queryset.update(is_active=True)
         self.message_user(request, f"{updated} products activated.")

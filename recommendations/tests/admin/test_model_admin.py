@@ -95,3 +95,68 @@ def test_the_daily_retrain_schedule_exists_and_is_editable(staff_client):
     assert (task.crontab.hour, task.crontab.minute, task.enabled) == ("3", "0", True)
     page = staff_client.get(reverse("admin:django_celery_beat_periodictask_change", args=[task.pk]))
     assert page.status_code == 200
+
+
+@pytest.fixture
+def staff_with(client, django_user_model):
+    """A client logged in as a (non-super) staff user holding exactly the named model permissions."""
+    from django.contrib.auth.models import Permission
+
+    def login(*codenames):
+        user = django_user_model.objects.create_user("clerk", "clerk@example.com", "pw-clerk-123", is_staff=True)
+        user.user_permissions.set(Permission.objects.filter(content_type__app_label="recommendations", codename__in=codenames))
+        client.force_login(user)
+        return client
+
+    return login
+
+
+def test_view_only_staff_are_not_offered_the_activate_action_and_posting_it_does_nothing(staff_with, small_store):
+    first = model_train(run_key="first")
+    second = model_train(run_key="second")
+    client = staff_with("view_modelversion")
+    changelist = reverse("admin:recommendations_modelversion_changelist")
+
+    listing = client.get(changelist)
+    assert listing.status_code == 200
+    assert "activate_selected" not in listing.content.decode()
+
+    response = client.post(changelist, {"action": "activate_selected", "_selected_action": [first.pk]}, follow=True)
+
+    assert "now serves recommendations" not in response.content.decode()
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.status, second.status) == ("retired", "active")
+
+
+def test_view_only_staff_cannot_retrain(staff_with, small_store, django_capture_on_commit_callbacks):
+    client = staff_with("view_modelversion")
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = client.post(reverse("admin:recommendations_modelversion_retrain"))
+
+    assert response.status_code == 403
+    assert callbacks == []
+    assert ModelVersion.objects.count() == 0
+
+
+def test_staff_with_change_permission_can_activate_and_retrain(
+    staff_with, small_store, celery_eager, django_capture_on_commit_callbacks
+):
+    first = model_train(run_key="first")
+    second = model_train(run_key="second")
+    client = staff_with("view_modelversion", "change_modelversion")
+    changelist = reverse("admin:recommendations_modelversion_changelist")
+
+    assert "activate_selected" in client.get(changelist).content.decode()
+    response = client.post(changelist, {"action": "activate_selected", "_selected_action": [first.pk]}, follow=True)
+    assert "now serves recommendations" in response.content.decode()
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.status, second.status) == ("active", "retired")
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        response = client.post(reverse("admin:recommendations_modelversion_retrain"))
+    assert (response.status_code, response.url) == (302, changelist)
+    assert len(callbacks) == 1
+    assert ModelVersion.objects.filter(trigger="admin", status="active").count() == 1

@@ -115,3 +115,48 @@ def test_deactivate_action_hides_products(staff_client, store):
     staff_client.post(reverse("admin:shop_product_changelist"), {"action": "deactivate", "_selected_action": [store.pk]})
     store.refresh_from_db()
     assert store.is_active is False
+
+
+@pytest.fixture
+def staff_with(client, django_user_model):
+    """A client logged in as a (non-super) staff user holding exactly the named shop permissions."""
+    from django.contrib.auth.models import Permission
+
+    def login(*codenames):
+        user = django_user_model.objects.create_user("clerk", "clerk@example.com", "pw-clerk-123", is_staff=True)
+        user.user_permissions.set(Permission.objects.filter(content_type__app_label="shop", codename__in=codenames))
+        client.force_login(user)
+        return client
+
+    return login
+
+
+@pytest.mark.parametrize(("action", "initially_active"), [("deactivate", True), ("activate", False)])
+def test_view_only_staff_cannot_run_the_product_actions(staff_with, store, action, initially_active):
+    store.is_active = initially_active
+    store.save(update_fields=["is_active"])
+    client = staff_with("view_product")
+    changelist = reverse("admin:shop_product_changelist")
+
+    listing = client.get(changelist)
+    assert listing.status_code == 200
+    assert f'value="{action}"' not in listing.content.decode()
+
+    client.post(changelist, {"action": action, "_selected_action": [store.pk], "index": 0})
+
+    store.refresh_from_db()
+    assert store.is_active is initially_active
+
+
+@pytest.mark.parametrize(("action", "initially_active"), [("deactivate", True), ("activate", False)])
+def test_staff_with_change_permission_can_run_the_product_actions(staff_with, store, action, initially_active):
+    store.is_active = initially_active
+    store.save(update_fields=["is_active"])
+    client = staff_with("view_product", "change_product")
+    changelist = reverse("admin:shop_product_changelist")
+
+    assert f'value="{action}"' in client.get(changelist).content.decode()
+    client.post(changelist, {"action": action, "_selected_action": [store.pk], "index": 0})
+
+    store.refresh_from_db()
+    assert store.is_active is not initially_active
