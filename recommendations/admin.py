@@ -43,6 +43,10 @@ class ModelVersionAdmin(admin.ModelAdmin):
         opts = self.opts
         return request.user.has_perm(f"{opts.app_label}.{get_permission_codename('change', opts)}")
 
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "can_retrain": self.has_operate_permission(request)}
+        return super().changelist_view(request, extra_context=extra_context)
+
     @admin.display(description="Status", ordering="status")
     def status_badge(self, obj):
         colours = {"active": "#2e7d32", "failed": "#c62828", "training": "#1565c0", "ready": "#6a1b9a"}

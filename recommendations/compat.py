@@ -28,7 +28,9 @@ assigned (and stored, sticky) like any storefront visitor, and the list is that 
 placement's default). ``request_id`` and ``experiment`` are added so clicks can be attributed.
 
 ``/feedback`` stores the event as an Interaction (``action`` accepts the canonical kinds and
-their aliases, see ``shop.kinds``; ``ts`` is ISO 8601 or unix seconds, default now). It
+their aliases, see ``shop.kinds``; ``ts`` is ISO 8601 or unix seconds, default now, within
+the bounds of ``shop.timestamps``). ``user_id`` follows the per-user rule above whatever its
+JSON type (``12345`` is the user ``"12345"``). It
 writes for the named user, so it takes an API token, which needs no CSRF token: browsers
 never attach it on their own. A session caller (staff, or a visitor naming themselves) must
 send the CSRF token like any other cookie-authenticated write.
@@ -40,13 +42,13 @@ from django.urls import path
 from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api_errors import ApiError, ErrorSerializer
+from config.parsers import StrictJSONParser
 from recommendations.api.permissions import personal_list_customer
 from recommendations.api.serializers import DEFAULT_K, MAX_K
 from experiments.models import Experiment, Placement
@@ -58,7 +60,7 @@ from recommendations.selectors import (
     recommendations_similar,
 )
 from shop.api.authentication import CATALOG_AUTHENTICATION, EVENTS_AUTHENTICATION, caller_may_name_customers
-from shop.api.serializers import FUTURE_TIMESTAMP_TOLERANCE
+from shop.api.serializers import event_time_validate
 from shop.importers import timestamp_parse
 from shop.kinds import kind_parse
 from shop.models import Product
@@ -120,7 +122,10 @@ class FeedbackSerializer(serializers.Serializer):
     user_id = serializers.CharField(max_length=64)
     product_id = serializers.CharField(max_length=64)
     action = serializers.CharField(max_length=32, help_text="view, click, add_to_cart, purchase, or an alias (clicked, cart, order, ...).")
-    ts = serializers.JSONField(required=False, help_text="ISO 8601 or unix seconds; default now.")
+    ts = serializers.JSONField(
+        required=False,
+        help_text="ISO 8601 or unix seconds; default now. Not before 2000-01-01 UTC, nor more than 15 minutes ahead.",
+    )
 
     def validate_product_id(self, value: str) -> Product:
         product = Product.objects.filter(product_id=value).first()
@@ -143,9 +148,7 @@ class FeedbackSerializer(serializers.Serializer):
             moment = timestamp_parse(str(value).strip())
         except ValueError as exc:
             raise serializers.ValidationError(str(exc), code="invalid") from None
-        if moment > timezone.now() + FUTURE_TIMESTAMP_TOLERANCE:
-            raise serializers.ValidationError("Must not be in the future.", code="future_timestamp")
-        return moment
+        return event_time_validate(moment)
 
 
 def compat_results(listing: RecommendationList) -> list[dict]:
@@ -272,7 +275,7 @@ class FeedbackView(APIView):
 
     authentication_classes = EVENTS_AUTHENTICATION
     permission_classes = [AllowAny]
-    parser_classes = [JSONParser]
+    parser_classes = [StrictJSONParser]
 
     @extend_schema(
         operation_id="compat_feedback",
@@ -288,12 +291,12 @@ class FeedbackView(APIView):
     def post(self, request: Request) -> Response:
         if not isinstance(request.data, dict):
             raise ApiError("Send one feedback object.", code="invalid")
-        user_id = request.data.get("user_id")
-        if isinstance(user_id, str) and not caller_may_name_customers(request):
-            personal_list_customer(request=request, customer_id=user_id, parameter="user_id")  # 403 unless the caller's own
         feedback = FeedbackSerializer(data=request.data)
         feedback.is_valid(raise_exception=True)
         event = feedback.validated_data
+        # The check sees the user_id that is written: validated, so 12345 is "12345" here, whatever JSON type it came as.
+        if not caller_may_name_customers(request):
+            personal_list_customer(request=request, customer_id=event["user_id"], parameter="user_id")  # 403 unless the caller's own
         interactions_record(
             items=[
                 InteractionInput(

@@ -67,7 +67,7 @@ from recommendations.serving import (
 )
 from shop.activity import activity_generation, customer_activity_key, user_activity_key
 from shop.models import Category, Customer, Interaction, Product
-from shop.selectors import ProductFilters, category_with_descendant_ids, product_list
+from shop.selectors import ProductFilters, category_with_descendant_ids, product_id_may_exist, product_list
 
 # The latest events of a customer that shape their personal list (the hybrid uses the
 # most recent 20 distinct products among them).
@@ -657,6 +657,7 @@ class ProductCard(NamedTuple):
 
 def _products_by_id(product_ids: set[str]) -> dict[str, ProductCard]:
     """Return the cards of these products, in one query."""
+    product_ids = {product_id for product_id in product_ids if product_id_may_exist(product_id)}
     if not product_ids:
         return {}
     with connection.cursor() as cursor:
@@ -721,6 +722,8 @@ def _product_not_found(product_id: str) -> ApiError:
 
 
 def _product_or_404(product_id: str) -> Product:
+    if not product_id_may_exist(product_id):  # a NUL: no such product, and PostgreSQL would refuse the query
+        raise _product_not_found(product_id)
     product = Product.objects.select_related("category").defer("description").filter(product_id=product_id).first()
     if product is None:
         raise _product_not_found(product_id)
@@ -750,7 +753,7 @@ def _popular(*, category: str | None, k: int, exclude: Sequence[str], key_parts:
     def compute() -> RecommendationList:
         products = (
             product_list(filters=ProductFilters(category=category, in_stock=True, ordering="popularity"))
-            .exclude(product_id__in=list(exclude))
+            .exclude(product_id__in=[product_id for product_id in exclude if product_id_may_exist(product_id)])
             .order_by("-popularity", "-created_at", "product_id")
             .defer("description")[:k]
         )

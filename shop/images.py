@@ -17,6 +17,7 @@ from django.views.decorators.http import require_safe
 
 from shop.demo.catalog_spec import CATEGORIES, product_types
 from shop.models import Product
+from shop.selectors import product_id_may_exist
 
 IMAGE_MAX_AGE = 60 * 60 * 24 * 30
 FALLBACK_COLOURS = ("#3b5bdb", "#0b7285", "#2f9e44", "#e8590c", "#ae3ec9", "#c2255c", "#495057", "#1098ad")
@@ -223,6 +224,8 @@ def product_image_svg(*, title: str, category: str) -> str:
 @require_safe
 def product_image(request, product_id: str):
     """Serve a product's SVG image, cached for a month and revalidated by ETag."""
+    if not product_id_may_exist(product_id):
+        raise Http404("No such product.")
     product = Product.objects.select_related("category").filter(product_id=product_id).first()
     if product is None:
         raise Http404("No such product.")

@@ -26,6 +26,7 @@ from django.utils.text import slugify
 from shop.activity import customer_activity_bump_on_commit
 from shop.kinds import kind_parse
 from shop.models import Category, Customer, Interaction, Product
+from shop.timestamps import EventTimeError, event_time_check
 
 PRODUCT_COLUMNS = ("product_id", "title", "category", "description", "price", "img_url")
 PRODUCT_OPTIONAL_COLUMNS = ("currency", "stock", "is_active")
@@ -126,7 +127,8 @@ def interactions_import(
 ) -> ImportReport:
     """Add interactions from `user_id,product_id,interaction_type,ts`, each stored once.
 
-    Products must already exist; customers are created by user_id. The event_id of each row is
+    Products must already exist; customers are created by user_id. A ts before 2000-01-01 UTC or
+    more than 15 minutes ahead is rejected (`shop.timestamps`). The event_id of each row is
     derived from its content (and, for exact repeats within the file, from how many times it
     was seen before), so re-importing a file, or an overlapping export, stores nothing twice.
     """
@@ -514,6 +516,10 @@ def _interaction_row_parse(line: int, record: dict[str, str], product_pks: dict[
         raise ValueError("missing product_id")
     kind = kind_parse(record["interaction_type"])
     timestamp = timestamp_parse(record["ts"])
+    try:
+        event_time_check(timestamp)
+    except EventTimeError as error:
+        raise ValueError(f"ts {record['ts']!r} is {error}") from None
     product_pk = product_pks.get(product_id)
     if product_pk is None:
         raise ValueError(f"unknown product {product_id!r}")

@@ -146,6 +146,12 @@ class Interaction(models.Model):
         return f"{self.customer_id} {self.kind} {self.product_id} at {self.timestamp:%Y-%m-%d %H:%M}"
 
 
+# An Order's idempotency key: what a client may send as checkout's Idempotency-Key header (a UUID fits).
+idempotency_key_validator = RegexValidator(
+    r"\A[A-Za-z0-9_\-:.]{1,64}\Z", "Use 1 to 64 letters, digits, '_', '-', ':' or '.', such as a UUID."
+)
+
+
 class Order(models.Model):
     """A placed order: what a customer bought, at the prices of the moment, in one currency."""
 
@@ -154,10 +160,26 @@ class Order(models.Model):
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     currency = models.CharField(max_length=3, validators=[currency_code_validator])
     total = models.DecimalField(max_digits=14, decimal_places=2, validators=[MinValueValidator(0)])
+    idempotency_key = models.CharField(
+        max_length=64,
+        null=True,
+        blank=True,
+        editable=False,
+        validators=[idempotency_key_validator],
+        help_text="The checkout's Idempotency-Key header: the same customer sending it again gets this order back.",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        constraints = [models.CheckConstraint(condition=Q(total__gte=0), name="order_total_non_negative")]
+        constraints = [
+            models.CheckConstraint(condition=Q(total__gte=0), name="order_total_non_negative"),
+            # Settles concurrent retries of one checkout: only one order per customer and key is ever stored.
+            models.UniqueConstraint(
+                fields=["customer", "idempotency_key"],
+                condition=Q(idempotency_key__isnull=False),
+                name="order_customer_idempotency_key_unique",
+            ),
+        ]
         indexes = [models.Index(fields=["customer", "-created_at"], name="order_customer_latest")]
 
     def __str__(self) -> str:

@@ -100,9 +100,21 @@ def product_popularity_expression() -> Expression:
     return Coalesce(Subquery(scores, output_field=IntegerField()), Value(0))
 
 
+def product_id_may_exist(product_id: str) -> bool:
+    """Return False for an id no product can have: one with a NUL character.
+
+    PostgreSQL text cannot hold NUL, so a lookup by such an id (a path like /api/products/P%00/)
+    raises DataError instead of finding nothing; callers treat the id as unknown without querying.
+    """
+    return "\x00" not in product_id
+
+
 def product_get(*, product_id: str) -> Product:
     """Return the active product with this store id, or raise ApiError 404 (`product_not_found`)."""
-    product = Product.objects.active().select_related("category").filter(product_id=product_id).first()
+    if not product_id_may_exist(product_id):
+        product = None
+    else:
+        product = Product.objects.active().select_related("category").filter(product_id=product_id).first()
     if product is None:
         raise ApiError(f"Product '{product_id}' not found.", code="product_not_found", status_code=404)
     return product
@@ -110,7 +122,8 @@ def product_get(*, product_id: str) -> Product:
 
 def products_by_id(*, product_ids: Iterable[str]) -> dict[str, Product]:
     """Return {product_id: product} for the products among these ids that exist (active or not), in one query."""
-    return {product.product_id: product for product in Product.objects.filter(product_id__in=set(product_ids))}
+    wanted = {product_id for product_id in product_ids if product_id_may_exist(product_id)}
+    return {product.product_id: product for product in Product.objects.filter(product_id__in=wanted)}
 
 
 def category_with_descendant_ids(*, slug: str) -> list[int]:

@@ -6,13 +6,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from config.api_errors import ApiError
 from shop.activity import customer_activity_bump_on_commit
-from shop.models import Customer, Interaction, Order, OrderLine, Product
+from shop.models import Customer, Interaction, Order, OrderLine, Product, idempotency_key_validator
 from shop.signals import customer_merged
 
 
@@ -196,6 +197,7 @@ class PlacedOrder:
 
     order: Order
     price_changes: list[PriceChange]
+    created: bool = True  # False: an earlier order with the same idempotency key, returned again
 
 
 class OrderLineErrors:
@@ -229,7 +231,7 @@ def order_number_new() -> str:
     return f"LM-{timezone.now():%Y%m%d}-{suffix}"
 
 
-def order_place(*, customer: Customer, lines: Sequence[OrderLineInput]) -> PlacedOrder:
+def order_place(*, customer: Customer, lines: Sequence[OrderLineInput], idempotency_key: str | None = None) -> PlacedOrder:
     """Place an order: validate every line, take the stock, store the order and one purchase event per line.
 
     All in one transaction: a bad line (unknown, inactive or sold-out product, more than the
@@ -239,12 +241,23 @@ def order_place(*, customer: Customer, lines: Sequence[OrderLineInput]) -> Place
     not tracked (NULL) are always available. Prices are the products' current prices: a line's
     `cart_price` (what a cart kept from earlier showed) is never charged, and each line where it
     differs is returned as a PriceChange so the shopper learns the price moved.
+
+    With an `idempotency_key`, the customer's earlier order under that key is returned
+    (`created=False`) and nothing is written, also when the two checkouts race: the database's
+    unique (customer, key) constraint lets one order in, and the others find it. The same key
+    with other lines (product ids and quantities) is ApiError 409 `idempotency_key_reused`.
+    A checkout that failed stored nothing, so its key stays free for the retry.
     """
+    _idempotency_key_check(key=idempotency_key)
     if not lines:
         raise ApiError("lines: Add at least one product to the order.", code="empty", fields={"lines": ["Add at least one product."]})
     if len(lines) > MAX_ORDER_LINES:
         message = f"An order has at most {MAX_ORDER_LINES} lines; this one has {len(lines)}."
         raise ApiError(f"lines: {message}", code="too_many_lines", fields={"lines": [message]})
+    if idempotency_key is not None:
+        earlier = _order_by_idempotency_key(customer=customer, key=idempotency_key)
+        if earlier is not None:
+            return _order_replay(order=earlier, lines=lines)
 
     with transaction.atomic():
         wanted = {line.product_id for line in lines}
@@ -273,10 +286,17 @@ def order_place(*, customer: Customer, lines: Sequence[OrderLineInput]) -> Place
                 errors.add(index, "product_id", "mixed_currencies", f"Priced in {product.currency}; this order is in {currency}.")
             else:
                 currency = currency or product.currency
+        if errors.errors and idempotency_key is not None:
+            # A retry that waited for the first checkout's row locks must not be told its stock is gone.
+            earlier = _order_by_idempotency_key(customer=customer, key=idempotency_key)
+            if earlier is not None:
+                return _order_replay(order=earlier, lines=lines)
         errors.raise_if_any()
 
         total = sum((products[line.product_id].price * line.quantity for line in lines), Decimal("0"))
-        order = _order_create(customer=customer, currency=currency, total=total)
+        order, created = _order_create(customer=customer, currency=currency, total=total, idempotency_key=idempotency_key)
+        if not created:  # a concurrent checkout with the same key stored its order first: nothing written here
+            return _order_replay(order=order, lines=lines)
         OrderLine.objects.bulk_create(
             [
                 OrderLine(order=order, product=products[line.product_id], quantity=line.quantity, unit_price=products[line.product_id].price)
@@ -310,13 +330,58 @@ def order_place(*, customer: Customer, lines: Sequence[OrderLineInput]) -> Place
     return PlacedOrder(order=order, price_changes=price_changes)
 
 
-def _order_create(*, customer: Customer, currency: str, total: Decimal) -> Order:
-    """Create the order under a fresh number; ApiError 503 (retryable, nothing written) when every number drawn is taken."""
+def _idempotency_key_check(*, key: str | None) -> None:
+    """Refuse an Idempotency-Key that is not 1-64 characters of letters, digits, '_', '-', ':' and '.'."""
+    if key is None:
+        return
+    try:
+        idempotency_key_validator(key)
+    except ValidationError as error:
+        message = error.messages[0]
+        raise ApiError(f"Idempotency-Key: {message}", code="invalid_idempotency_key", fields={"Idempotency-Key": [message]}) from None
+
+
+def _order_by_idempotency_key(*, customer: Customer, key: str) -> Order | None:
+    return Order.objects.filter(customer=customer, idempotency_key=key).prefetch_related("lines__product").first()
+
+
+def _order_replay(*, order: Order, lines: Sequence[OrderLineInput]) -> PlacedOrder:
+    """Return an order placed earlier under the same key, or ApiError 409 when these lines are another cart."""
+    stored = order.lines.all()
+    if sorted((line.product.product_id, line.quantity) for line in stored) != sorted((line.product_id, line.quantity) for line in lines):
+        raise ApiError(
+            f"Idempotency-Key: This key already placed order {order.number} for another cart; send a new key for this one.",
+            code="idempotency_key_reused",
+            fields={"Idempotency-Key": ["Already used for another cart."]},
+            status_code=409,
+        )
+    charged = {line.product.product_id: line for line in stored}
+    price_changes = [
+        PriceChange(product_id=line.product_id, title=charged[line.product_id].product.title, cart_price=line.cart_price, price=charged[line.product_id].unit_price)
+        for line in lines
+        if line.cart_price is not None and line.cart_price != charged[line.product_id].unit_price
+    ]
+    return PlacedOrder(order=order, price_changes=price_changes, created=False)
+
+
+def _order_create(*, customer: Customer, currency: str, total: Decimal, idempotency_key: str | None = None) -> tuple[Order, bool]:
+    """Create the order under a fresh number and return it with True.
+
+    When another checkout of the customer already stored an order under `idempotency_key`, return
+    that one with False. ApiError 503 (retryable, nothing written) when every number drawn is taken.
+    """
     for _ in range(ORDER_NUMBER_ATTEMPTS):
         try:
-            with transaction.atomic():  # a savepoint: a number clash leaves the outer transaction usable
-                return Order.objects.create(number=order_number_new(), customer=customer, currency=currency, total=total)
+            with transaction.atomic():  # a savepoint: a number or key clash leaves the outer transaction usable
+                order = Order.objects.create(
+                    number=order_number_new(), customer=customer, currency=currency, total=total, idempotency_key=idempotency_key
+                )
+                return order, True
         except IntegrityError:
+            # PostgreSQL waited for the other checkout to commit before refusing the key, so its order is visible now.
+            earlier = _order_by_idempotency_key(customer=customer, key=idempotency_key) if idempotency_key is not None else None
+            if earlier is not None:
+                return earlier, False
             continue
     raise ApiError(
         f"Could not allocate an order number after {ORDER_NUMBER_ATTEMPTS} tries; nothing was charged, please try again.",

@@ -1,7 +1,7 @@
 """Serializers for the catalog and interactions API: query parameters in, JSON out."""
 
 import json
-from datetime import timedelta
+from datetime import UTC
 from decimal import Decimal
 
 from django.utils import timezone
@@ -12,11 +12,12 @@ from config.api_errors import ApiError
 from shop.models import Interaction, Order, OrderLine, Product
 from shop.selectors import DEFAULT_PRODUCT_ORDERING, PRODUCT_ORDERINGS, products_by_id
 from shop.services import MAX_ORDER_LINES, InteractionInput, OrderLineInput
+from shop.timestamps import FUTURE_TIMESTAMP_TOLERANCE as FUTURE_TIMESTAMP_TOLERANCE  # re-exported: other apps import it here
+from shop.timestamps import EventTimeError, event_time_check
 
 MAX_EVENTS_PER_REQUEST = 500
 MAX_CONTEXT_BYTES = 2048
 MAX_CONTEXT_STRING = 200
-FUTURE_TIMESTAMP_TOLERANCE = timedelta(minutes=15)
 CONTEXT_STRING_KEYS = ("request_id", "placement", "strategy", "experiment", "variant")
 
 
@@ -120,13 +121,34 @@ class InteractionContextField(serializers.DictField):
         return context
 
 
+def event_time_validate(moment):
+    """Return `moment` if an event may claim it (`shop.timestamps`); a ValidationError otherwise."""
+    try:
+        return event_time_check(moment)
+    except EventTimeError as error:
+        raise serializers.ValidationError(f"Must not be {error}.", code=error.code) from None
+
+
+class EventTimestampField(serializers.DateTimeField):
+    """An ISO 8601 event time; one outside the event time bounds is refused with their error, whatever its offset."""
+
+    def enforce_timezone(self, value):
+        try:
+            return super().enforce_timezone(value)
+        except serializers.ValidationError:
+            # Only an instant at the very edge of datetime's range (year 1 or 9999) fails to convert: far out of bounds.
+            event_time_validate(value.replace(tzinfo=UTC))
+            raise
+
+
 class InteractionItemSerializer(serializers.Serializer):
     """One storefront event: a customer did `kind` to a product."""
 
     product_id = serializers.CharField(max_length=64, help_text="The store's product id, e.g. P001.")
     kind = serializers.ChoiceField(choices=Interaction.Kind.choices)
-    timestamp = serializers.DateTimeField(
-        required=False, help_text="ISO 8601; defaults to now. No more than 15 minutes ahead of the server's clock."
+    timestamp = EventTimestampField(
+        required=False,
+        help_text="ISO 8601; defaults to now. Not before 2000-01-01 UTC, nor more than 15 minutes ahead of the server's clock.",
     )
     quantity = serializers.IntegerField(required=False, default=1, min_value=1, max_value=1_000_000)
     context = InteractionContextField(required=False, default=dict)
@@ -151,9 +173,7 @@ class InteractionItemSerializer(serializers.Serializer):
         return product
 
     def validate_timestamp(self, value):
-        if value > timezone.now() + FUTURE_TIMESTAMP_TOLERANCE:
-            raise serializers.ValidationError("Must not be in the future.", code="future_timestamp")
-        return value
+        return event_time_validate(value)
 
 
 class RecordResultSerializer(serializers.Serializer):
@@ -265,13 +285,17 @@ def checkout_lines_parse(*, data) -> list[OrderLineInput]:
             errors = {index: item for index, item in enumerate(errors) if item}
         if isinstance(errors, dict) and errors and all(isinstance(key, int) for key in errors):
             index, line_errors = next(iter(sorted(errors.items())))
-            name, messages = next(iter(line_errors.items()))
-            first = messages[0] if isinstance(messages, list) else next(iter(messages.values()))[0]
+            if isinstance(line_errors, dict):  # a field of the line is bad
+                name, messages = next(iter(line_errors.items()))
+                first = messages[0] if isinstance(messages, list) else next(iter(messages.values()))[0]
+                where = f"Line {index}: {name}: "
+            else:  # the line itself is bad (null)
+                first, where = line_errors[0], f"Line {index}: "
             if isinstance(first, list):
                 first = first[0]
             fields = {"lines": {str(key): value for key, value in sorted(errors.items())}}
             others = len(errors) - 1
-            message = f"Line {index}: {name}: {first}" + (
+            message = f"{where}{first}" + (
                 f" (and {others} more line{'s' if others > 1 else ''} with errors)" if others else ""
             )
             raise ApiError(message, code=getattr(first, "code", None) or "invalid", fields=fields)

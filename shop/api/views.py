@@ -5,14 +5,14 @@ from functools import partial
 from django.http import HttpRequest, JsonResponse
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt, ensure_csrf_cookie
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, PolymorphicProxySerializer, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import generics, status
-from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from config.api_errors import error_body, openapi_error
+from config.parsers import StrictJSONParser
 from shop.api.authentication import CATALOG_AUTHENTICATION, EVENTS_AUTHENTICATION, caller_may_name_customers
 from shop.api.pagination import ProductPagination
 from shop.api.serializers import (
@@ -97,7 +97,7 @@ class InteractionCreateView(APIView):
     """Record storefront events for the current visitor or, for API-token clients and staff, any customer."""
 
     authentication_classes = EVENTS_AUTHENTICATION
-    parser_classes = [JSONParser]
+    parser_classes = [StrictJSONParser]
 
     @extend_schema(
         operation_id="interactions_create",
@@ -155,7 +155,7 @@ class CheckoutView(APIView):
     """Place an order for the current visitor from their cart, recording one purchase per line."""
 
     authentication_classes = EVENTS_AUTHENTICATION
-    parser_classes = [JSONParser]
+    parser_classes = [StrictJSONParser]
 
     @extend_schema(
         operation_id="checkout_create",
@@ -164,15 +164,33 @@ class CheckoutView(APIView):
             "names each bad line by index and then field. Browsers send the `csrftoken` cookie's value in "
             "the `X-CSRFToken` header. A line may carry `unit_price`, the price the shopper's cart showed: "
             "the order always charges the product's current price, and `price_changes` lists each line whose "
-            "cart price differed, so the shopper can be told."
+            "cart price differed, so the shopper can be told. Send an `Idempotency-Key` header to make retries "
+            "safe: the first checkout under a key answers 201, and every later one by the same customer with "
+            "the same lines (product ids and quantities) answers 200 with that same order, writing nothing."
         ),
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                required=False,
+                pattern=r"^[A-Za-z0-9_\-:.]{1,64}$",
+                description=(
+                    "A key the client makes for one cart (a UUID fits) and resends with each retry of it. The "
+                    "customer's first order under the key is returned (200) instead of placing another, also when "
+                    "the retries race; the key with other lines is a 409 `idempotency_key_reused`. A checkout that "
+                    "failed stores nothing, so its key may be retried. Without the header every checkout places an order."
+                ),
+            )
+        ],
         request=CheckoutRequestSerializer,
         responses={
-            201: CheckoutResponseSerializer,
-            400: openapi_error("A bad line (unknown product, bad quantity, a product twice, a second currency)."),
+            200: OpenApiResponse(CheckoutResponseSerializer, description="A retry: the order placed earlier under this `Idempotency-Key`; nothing new was written."),
+            201: OpenApiResponse(CheckoutResponseSerializer, description="The order was placed."),
+            400: openapi_error("A bad line (unknown product, bad quantity, a product twice, a second currency), or a bad `Idempotency-Key` header (`invalid_idempotency_key`)."),
             401: BAD_TOKEN,
             403: openapi_error("CSRF token missing (`csrf_failed`)."),
-            409: openapi_error("Not enough stock for a line (`out_of_stock`, `insufficient_stock`)."),
+            409: openapi_error("Not enough stock for a line (`out_of_stock`, `insufficient_stock`), or the `Idempotency-Key` already placed an order for other lines (`idempotency_key_reused`)."),
             503: openapi_error("No free order number after several tries, or the database is unreachable; nothing was written, retry (`order_number_unavailable`, `database_unavailable`)."),
         },
         examples=[
@@ -213,10 +231,11 @@ class CheckoutView(APIView):
     )
     def post(self, request: Request) -> Response:
         lines = checkout_lines_parse(data=request.data)
-        placed = order_place(customer=customer_for_request(request=request), lines=lines)
+        idempotency_key = request.headers.get("Idempotency-Key")
+        placed = order_place(customer=customer_for_request(request=request), lines=lines, idempotency_key=idempotency_key)
         order = order_with_lines(order_pk=placed.order.pk)
         body = CheckoutResponseSerializer(order, context={"price_changes": placed.price_changes}).data
-        return Response(body, status=status.HTTP_201_CREATED)
+        return Response(body, status=status.HTTP_201_CREATED if placed.created else status.HTTP_200_OK)
 
 
 @csrf_exempt

@@ -266,6 +266,44 @@ def test_bad_rows_are_rejected_with_a_reason(tmp_path, row, reason):
     assert Interaction.objects.count() == 0
 
 
+@pytest.mark.parametrize(
+    ("ts", "reason"),
+    [
+        ("0001-01-01T00:00:00+01:00", "ts '0001-01-01T00:00:00+01:00' is before 2000-01-01 UTC, the earliest event time"),
+        ("1999-12-31T23:59:59Z", "ts '1999-12-31T23:59:59Z' is before 2000-01-01 UTC, the earliest event time"),
+        ("0", "ts '0' is before 2000-01-01 UTC, the earliest event time"),
+        ("2099-01-01T00:00:00Z", "ts '2099-01-01T00:00:00Z' is in the future (more than 15 minutes ahead)"),
+        ("4070908800", "ts '4070908800' is in the future (more than 15 minutes ahead)"),
+    ],
+)
+def test_a_ts_outside_the_event_time_bounds_is_rejected_by_line_with_the_reason(tmp_path, ts, reason):
+    text = f"user_id,product_id,interaction_type,ts\nU1,P001,view,2024-03-01T10:00:00Z\nU2,P002,view,{ts}\n"
+
+    report = interactions_import(path=csv_file(tmp_path, text))
+
+    assert counts(report) == (1, 0, 0, 1)
+    assert report.rejections == [RejectedRow(3, reason)]
+    assert stored() == [("U1", "P001", "view", datetime(2024, 3, 1, 10, tzinfo=UTC), 1)]
+    assert not Customer.objects.filter(customer_id="U2").exists()
+
+
+def test_a_ts_from_2000_to_now_is_stored(tmp_path):
+    now = datetime.now(UTC)
+    text = f"""\
+        user_id,product_id,interaction_type,ts
+        U1,P001,view,2000-01-01T00:00:00Z
+        U1,P002,view,2000-01-01T01:00:00+01:00
+        U1,P003,view,946684800
+        U2,P001,view,{now.isoformat()}
+        """
+
+    report = interactions_import(path=csv_file(tmp_path, text))
+
+    millennium = datetime(2000, 1, 1, tzinfo=UTC)
+    assert counts(report) == (4, 0, 0, 0)
+    assert [row[3] for row in stored()] == [millennium, millennium, millennium, now]
+
+
 def test_chunk_size_changes_neither_the_result_nor_the_event_ids(tmp_path):
     text = THREE_BAD + "U001,P001,view,2024-03-01T10:00:00Z\nU001,P001,view,2024-03-01T10:00:00Z\n"
     path = csv_file(tmp_path, text)

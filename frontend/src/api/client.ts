@@ -55,6 +55,8 @@ interface RequestOptions {
   signal?: AbortSignal
   /** Let the request outlive the page (tracking events sent while navigating away). */
   keepalive?: boolean
+  /** Extra request headers, such as checkout's Idempotency-Key. */
+  headers?: Record<string, string>
 }
 
 async function parseBody(response: Response): Promise<unknown> {
@@ -69,7 +71,7 @@ async function parseBody(response: Response): Promise<unknown> {
 }
 
 async function send<T>(method: string, path: string, body: unknown, options: RequestOptions, retried = false): Promise<T> {
-  const headers: Record<string, string> = { Accept: 'application/json' }
+  const headers: Record<string, string> = { ...options.headers, Accept: 'application/json' }
   if (body !== undefined) headers['Content-Type'] = 'application/json'
   if (method !== 'GET' && method !== 'HEAD') {
     const token = readCookie(CSRF_COOKIE_NAME)

@@ -152,3 +152,63 @@ describe('cart store', () => {
     expect(cart.mixedCurrencies).toBe(true)
   })
 })
+
+describe('cart checkout key', () => {
+  beforeEach(() => {
+    localStorage.clear()
+    setActivePinia(createPinia())
+  })
+
+  it('makes a UUID when checkout starts and keeps it for every retry of the same cart', () => {
+    const cart = useCartStore()
+    cart.add(product('P1', '1.00'), 2)
+
+    const key = cart.checkoutKey()
+
+    expect(key).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+    expect(cart.checkoutKey()).toBe(key)
+    cart.updatePrices([{ product_id: 'P1', title: 'Product P1', cart_price: '1.00', price: '1.20' }])
+    expect(cart.checkoutKey()).toBe(key) // the server compares products and quantities only
+  })
+
+  it.each([
+    ['a quantity changes', (cart: ReturnType<typeof useCartStore>) => cart.setQuantity('P1', 3)],
+    ['a product is added', (cart: ReturnType<typeof useCartStore>) => cart.add(product('P2', '1.00'), 1)],
+    ['a line is removed', (cart: ReturnType<typeof useCartStore>) => cart.remove('P1')],
+    ['the cart is cleared after the order', (cart: ReturnType<typeof useCartStore>) => cart.clear()],
+  ])('makes a new key once %s', (_change, change) => {
+    const cart = useCartStore()
+    cart.add(product('P1', '1.00'), 2)
+    const key = cart.checkoutKey()
+
+    change(cart)
+
+    expect(cart.checkoutKey()).not.toBe(key)
+  })
+
+  it('keeps the key across a reload of the same cart, not of a cart changed meanwhile', async () => {
+    const cart = useCartStore()
+    cart.add(product('P1', '1.00'), 2)
+    const key = cart.checkoutKey()
+    await nextTick()
+
+    setActivePinia(createPinia())
+    expect(useCartStore().checkoutKey()).toBe(key)
+
+    const stored = JSON.parse(localStorage.getItem(CART_STORAGE_KEY) ?? '[]')
+    stored[0].quantity = 5
+    localStorage.setItem(CART_STORAGE_KEY, JSON.stringify(stored))
+    setActivePinia(createPinia())
+    expect(useCartStore().checkoutKey()).not.toBe(key)
+  })
+
+  it('forgets the key on request', () => {
+    const cart = useCartStore()
+    cart.add(product('P1', '1.00'), 1)
+    const key = cart.checkoutKey()
+
+    cart.resetCheckoutKey()
+
+    expect(cart.checkoutKey()).not.toBe(key)
+  })
+})

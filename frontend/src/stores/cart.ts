@@ -8,6 +8,7 @@ import { fromCents, toCents } from '@/utils/money'
 import { loadJson, safeStorage, saveJson } from './persist'
 
 export const CART_STORAGE_KEY = 'storefront.cart.v1'
+export const CHECKOUT_KEY_STORAGE_KEY = 'storefront.checkout-key.v1'
 export const MAX_LINE_QUANTITY = 99
 
 export interface CartLine {
@@ -48,6 +49,16 @@ function isCartLine(value: unknown): value is CartLine {
 /** A price the checkout API accepts as `unit_price`: non-negative, at most 12 digits, 2 of them decimals. */
 const SENDABLE_PRICE = /^\d{1,10}(\.\d{1,2})?$/
 
+/** A random UUID; `crypto.randomUUID` needs a secure context, so plain-HTTP pages build one from random bytes. */
+function newCheckoutKey(): string {
+  if (typeof crypto.randomUUID === 'function') return crypto.randomUUID()
+  const bytes = crypto.getRandomValues(new Uint8Array(16))
+  bytes[6] = (bytes[6] & 0x0f) | 0x40
+  bytes[8] = (bytes[8] & 0x3f) | 0x80
+  const hex = Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('')
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
+}
+
 function lineLimit(line: Pick<CartLine, 'stock'>): number {
   return line.stock === null || line.stock === undefined ? MAX_LINE_QUANTITY : Math.min(line.stock, MAX_LINE_QUANTITY)
 }
@@ -64,6 +75,14 @@ export const useCartStore = defineStore('cart', () => {
   const mixedCurrencies = computed(() => new Set(lines.value.map((line) => line.currency)).size > 1)
   const totalCents = computed(() => lines.value.reduce((sum, line) => sum + toCents(line.price) * line.quantity, 0))
   const total = computed(() => fromCents(totalCents.value))
+
+  /** What the server compares when a checkout key comes back: each product and its quantity. */
+  const checkoutSignature = computed(() => lines.value.map((line) => `${line.productId}*${line.quantity}`).join(','))
+  const storedKey = loadJson<{ key?: unknown; cart?: unknown } | null>(storage, CHECKOUT_KEY_STORAGE_KEY, null, (value) => !!value && typeof value === 'object')
+  /** The Idempotency-Key of this cart's checkout: kept (also across reloads) for retries until the cart changes. */
+  const checkoutKeyValue = ref<string | null>(
+    typeof storedKey?.key === 'string' && storedKey.cart === checkoutSignature.value ? storedKey.key : null,
+  )
 
   function find(productId: string): CartLine | undefined {
     return lines.value.find((line) => line.productId === productId)
@@ -131,6 +150,21 @@ export const useCartStore = defineStore('cart', () => {
   }
 
   /**
+   * The key to send with checkout of the cart as it is now: made when checkout first starts and
+   * the same for every retry, so a retry after a lost answer gets the order already placed. A
+   * changed cart (or a cleared one, after the order) gets a new key at its next checkout.
+   */
+  function checkoutKey(): string {
+    checkoutKeyValue.value ??= newCheckoutKey()
+    return checkoutKeyValue.value
+  }
+
+  /** Forget the checkout key, e.g. when the server says it already placed another cart's order. */
+  function resetCheckoutKey(): void {
+    checkoutKeyValue.value = null
+  }
+
+  /**
    * The lines as checkout takes them, each with the price the shopper saw, so the server can say
    * when it changed. A price the API would refuse (a hand-edited localStorage) is left out rather
    * than blocking the order: the server charges its own price either way.
@@ -145,6 +179,9 @@ export const useCartStore = defineStore('cart', () => {
   }
 
   watch(lines, (value) => saveJson(storage, CART_STORAGE_KEY, value), { deep: true })
+  // Synchronously, so a checkout started right after a change never reuses the old cart's key.
+  watch(checkoutSignature, resetCheckoutKey, { flush: 'sync' })
+  watch(checkoutKeyValue, (key) => saveJson(storage, CHECKOUT_KEY_STORAGE_KEY, { key, cart: checkoutSignature.value }), { flush: 'sync' })
 
   return {
     lines,
@@ -162,5 +199,7 @@ export const useCartStore = defineStore('cart', () => {
     clear,
     updatePrices,
     orderLines,
+    checkoutKey,
+    resetCheckoutKey,
   }
 })

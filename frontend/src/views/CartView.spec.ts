@@ -76,10 +76,13 @@ describe('CartView', () => {
     await wrapper.get('.summary__checkout').trigger('click')
     await flushPromises()
 
-    expect(placeOrder).toHaveBeenCalledWith([
-      { product_id: 'P1', quantity: 2, context, unit_price: '14.50' },
-      { product_id: 'P2', quantity: 1, context: {}, unit_price: '0.99' },
-    ])
+    expect(placeOrder).toHaveBeenCalledWith(
+      [
+        { product_id: 'P1', quantity: 2, context, unit_price: '14.50' },
+        { product_id: 'P2', quantity: 1, context: {}, unit_price: '0.99' },
+      ],
+      expect.stringMatching(/^[0-9a-f-]{36}$/),
+    )
     expect(cart.isEmpty).toBe(true)
     expect(useSessionStore().lastOrder).toEqual(order)
     await vi.waitFor(() => expect(router.currentRoute.value.fullPath).toBe('/orders/LM-20260301-ABCDEF'))
@@ -142,5 +145,46 @@ describe('CartView', () => {
     expect(wrapper.get('.summary__error').text()).toBe("Line 1: quantity: Only 3 of 'Tea' left in stock.")
     expect(wrapper.get('.cart-line[data-product-id="P2"] .cart-line__error').text()).toBe("Only 3 of 'Tea' left in stock.")
     expect(wrapper.find('.cart-line[data-product-id="P1"] .cart-line__error').exists()).toBe(false)
+  })
+
+  it('retries the same cart with the same idempotency key, and a changed cart with a new one', async () => {
+    const cart = useCartStore()
+    cart.add({ product_id: 'P1', title: 'Mug', price: '14.50', currency: 'USD', image_url: '', stock: null }, 2)
+    vi.mocked(placeOrder).mockRejectedValue(new ApiError(0, null, 'The store could not be reached.'))
+    const { wrapper } = await mountCart()
+
+    await wrapper.get('.summary__checkout').trigger('click')
+    await flushPromises()
+    await wrapper.get('.summary__checkout').trigger('click')
+    await flushPromises()
+    cart.setQuantity('P1', 3)
+    await wrapper.get('.summary__checkout').trigger('click')
+    await flushPromises()
+
+    const keys = vi.mocked(placeOrder).mock.calls.map((call) => call[1])
+    expect(keys).toHaveLength(3)
+    expect(keys[0]).toEqual(expect.any(String))
+    expect(keys[1]).toBe(keys[0])
+    expect(keys[2]).not.toBe(keys[0])
+  })
+
+  it('drops a key the server says placed another cart, so the next try gets a new one', async () => {
+    const cart = useCartStore()
+    cart.add({ product_id: 'P1', title: 'Mug', price: '14.50', currency: 'USD', image_url: '', stock: null }, 1)
+    vi.mocked(placeOrder).mockRejectedValueOnce(
+      new ApiError(409, { message: 'Idempotency-Key: This key already placed order LM-1 for another cart.', code: 'idempotency_key_reused' }, 'failed'),
+    )
+    vi.mocked(placeOrder).mockResolvedValueOnce(order)
+    const { wrapper } = await mountCart()
+
+    await wrapper.get('.summary__checkout').trigger('click')
+    await flushPromises()
+    expect(wrapper.get('.summary__error').text()).toContain('Idempotency-Key')
+    await wrapper.get('.summary__checkout').trigger('click')
+    await flushPromises()
+
+    const [first, second] = vi.mocked(placeOrder).mock.calls.map((call) => call[1])
+    expect(second).not.toBe(first)
+    expect(cart.isEmpty).toBe(true)
   })
 })

@@ -131,6 +131,7 @@ def test_view_only_staff_are_not_offered_the_activate_action_and_posting_it_does
 
 def test_view_only_staff_cannot_retrain(staff_with, small_store, django_capture_on_commit_callbacks):
     client = staff_with("view_modelversion")
+    assert "Retrain now" not in client.get(reverse("admin:recommendations_modelversion_changelist")).content.decode()
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = client.post(reverse("admin:recommendations_modelversion_retrain"))
@@ -148,7 +149,8 @@ def test_staff_with_change_permission_can_activate_and_retrain(
     client = staff_with("view_modelversion", "change_modelversion")
     changelist = reverse("admin:recommendations_modelversion_changelist")
 
-    assert "activate_selected" in client.get(changelist).content.decode()
+    page = client.get(changelist).content.decode()
+    assert "activate_selected" in page and "Retrain now" in page
     response = client.post(changelist, {"action": "activate_selected", "_selected_action": [first.pk]}, follow=True)
     assert "now serves recommendations" in response.content.decode()
     first.refresh_from_db()

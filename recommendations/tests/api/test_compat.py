@@ -7,7 +7,7 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from recommendations.tests.api.conftest import visitor_id_of
-from shop.models import Interaction
+from shop.models import Customer, Interaction
 from shop.tests.factories import CustomerFactory, InteractionFactory
 
 pytestmark = pytest.mark.django_db
@@ -247,6 +247,94 @@ def test_feedback_from_a_visitor_for_someone_else_is_refused(active_model, api_c
 
     assert response.status_code == 403
     assert response.json()["code"] == "customer_id_not_allowed"
+
+
+@pytest.mark.parametrize("user_id", ["12345", 12345, 12345.0])
+def test_feedback_from_a_visitor_naming_someone_else_by_any_json_type_is_refused_and_writes_nothing(
+    active_model, api_client, user_id
+):
+    before = Customer.objects.count(), Interaction.objects.count()
+
+    response = api_client.post("/feedback", {"user_id": user_id, "product_id": "CAM1", "action": "click"}, format="json")
+
+    assert response.status_code == 403
+    assert response.json()["code"] == "customer_id_not_allowed"
+    assert list(response.json()["extra"]["fields"]) == ["user_id"]
+    assert (Customer.objects.count(), Interaction.objects.count()) == before
+
+
+@pytest.mark.parametrize("user_id", [["12345"], {"id": "12345"}, True])
+def test_feedback_with_a_user_id_that_is_not_a_string_or_number_is_a_400_naming_it(active_model, api_client, user_id):
+    before = Customer.objects.count(), Interaction.objects.count()
+
+    response = api_client.post("/feedback", {"user_id": user_id, "product_id": "CAM1", "action": "click"}, format="json")
+
+    assert response.status_code == 400
+    assert list(response.json()["extra"]["fields"]) == ["user_id"]
+    assert (Customer.objects.count(), Interaction.objects.count()) == before
+
+
+@pytest.mark.parametrize("user_id", ["12345", 12345])
+def test_feedback_from_a_token_client_writes_for_the_user_it_names(active_model, token_client, user_id):
+    response = token_client.post("/feedback", {"user_id": user_id, "product_id": "CAM1", "action": "click"}, format="json")
+
+    assert response.status_code == 200
+    assert Interaction.objects.get(customer__customer_id="12345").kind == "click"
+
+
+def test_feedback_from_a_visitor_naming_themselves_is_stored(active_model, api_client):
+    api_client.get("/api/products/")  # sets the visitor cookie
+    visitor_id = visitor_id_of(api_client)
+
+    response = api_client.post("/feedback", {"user_id": visitor_id, "product_id": "CAM1", "action": "click"}, format="json")
+
+    assert response.status_code == 200
+    assert Interaction.objects.get(customer__customer_id=visitor_id).kind == "click"
+
+
+@pytest.mark.parametrize(
+    ("ts", "code"),
+    [
+        ("0001-01-01T00:00:00+01:00", "timestamp_too_early"),
+        ("1999-12-31T23:59:59Z", "timestamp_too_early"),
+        (946684799, "timestamp_too_early"),
+        (-1, "timestamp_too_early"),
+        ("2099-01-01T00:00:00Z", "future_timestamp"),
+        (4070908800, "future_timestamp"),
+    ],
+)
+def test_feedback_ts_outside_the_event_time_bounds_is_a_400_naming_it(active_model, token_client, ts, code):
+    response = token_client.post(
+        "/feedback", {"user_id": "U1", "product_id": "CAM1", "action": "view", "ts": ts}, format="json"
+    )
+
+    assert response.status_code == 400
+    assert response.json()["code"] == code
+    assert list(response.json()["extra"]["fields"]) == ["ts"]
+    assert response.json()["message"].startswith("ts: ")
+    assert not Customer.objects.filter(customer_id="U1").exists()
+
+
+@pytest.mark.parametrize(
+    ("ts", "expected"),
+    [
+        ("2000-01-01T00:00:00Z", datetime(2000, 1, 1, tzinfo=UTC)),
+        ("2000-01-01T01:00:00+01:00", datetime(2000, 1, 1, tzinfo=UTC)),
+        (946684800, datetime(2000, 1, 1, tzinfo=UTC)),
+        ("now", None),
+    ],
+)
+def test_feedback_ts_from_2000_to_now_is_stored(active_model, token_client, ts, expected):
+    if ts == "now":
+        expected = datetime.now(UTC)
+        ts = expected.isoformat()
+
+    response = token_client.post(
+        "/feedback", {"user_id": "U1", "product_id": "CAM1", "action": "view", "ts": ts}, format="json"
+    )
+
+    assert response.status_code == 200
+    assert Interaction.objects.get(customer__customer_id="U1").timestamp == expected
 
 
 def test_feedback_from_a_browser_session_needs_the_csrf_token(active_model):

@@ -281,3 +281,125 @@ def test_orders_are_read_only_in_the_admin_with_their_lines_inline(products, cli
     model_admin = admin_site._registry[Order]
     assert not model_admin.has_add_permission(None)
     assert not model_admin.has_change_permission(None, order)
+
+
+# -- Idempotency-Key ----------------------------------------------------------------------
+
+KEY = "0b7f3c2e-5d4a-4f9e-9c1b-2a6d8e7f1a23"
+
+
+def checkout_with_key(client, lines, key=KEY):
+    return client.post(URL, {"lines": lines}, format="json", headers={"Idempotency-Key": key})
+
+
+def test_a_checkout_with_a_key_stores_the_key_on_its_order(api_client, products):
+    response = checkout_with_key(api_client, [{"product_id": "P1", "quantity": 1}])
+
+    assert response.status_code == 201
+    assert Order.objects.get().idempotency_key == KEY
+
+
+def test_the_same_key_again_returns_the_first_order_with_200_and_writes_nothing(api_client, products):
+    lines = [{"product_id": "P1", "quantity": 2, "unit_price": "49.90"}, {"product_id": "P3", "quantity": 1}]
+    first = checkout_with_key(api_client, lines)
+    assert first.status_code == 201
+
+    again = checkout_with_key(api_client, [lines[1], lines[0]])  # the same cart in another order
+
+    assert again.status_code == 200
+    assert again.json() == first.json()  # the same order, and the same price change reported
+    assert again.json()["price_changes"] == [{"product_id": "P1", "title": "Trail Shoes", "cart_price": "49.90", "price": "59.90"}]
+    assert Order.objects.count() == 1
+    assert OrderLine.objects.count() == 2
+    assert Interaction.objects.filter(kind=Interaction.Kind.PURCHASE).count() == 2
+    assert {p.product_id: p.stock for p in Product.objects.all()} == {"P1": 3, "P2": None, "P3": 2}
+
+
+def test_a_replay_is_answered_even_when_the_first_order_took_the_last_units(api_client, products):
+    first = checkout_with_key(api_client, [{"product_id": "P3", "quantity": 3}])
+
+    again = checkout_with_key(api_client, [{"product_id": "P3", "quantity": 3}])
+
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["order_number"] == first.json()["order_number"]
+    assert Product.objects.get(product_id="P3").stock == 0
+
+
+def test_the_same_key_with_another_cart_is_a_409_and_writes_nothing(api_client, products):
+    first = checkout_with_key(api_client, [{"product_id": "P1", "quantity": 1}])
+
+    other_quantity = checkout_with_key(api_client, [{"product_id": "P1", "quantity": 2}])
+    other_product = checkout_with_key(api_client, [{"product_id": "P1", "quantity": 1}, {"product_id": "P2", "quantity": 1}])
+
+    for response in (other_quantity, other_product):
+        assert response.status_code == 409
+        body = response.json()
+        assert body["code"] == "idempotency_key_reused"
+        assert body["message"].startswith("Idempotency-Key: ")
+        assert first.json()["order_number"] in body["message"]
+        assert list(body["extra"]["fields"]) == ["Idempotency-Key"]
+    assert Order.objects.count() == 1
+    assert Product.objects.get(product_id="P1").stock == 4
+
+
+def test_different_customers_may_use_the_same_key(products):
+    first = checkout_with_key(APIClient(), [{"product_id": "P1", "quantity": 1}])
+    second = checkout_with_key(APIClient(), [{"product_id": "P1", "quantity": 1}])
+
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert first.json()["order_number"] != second.json()["order_number"]
+    assert Order.objects.filter(idempotency_key=KEY).values("customer").distinct().count() == 2
+    assert Product.objects.get(product_id="P1").stock == 3
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["", "has space", "x" * 65, "semi;colon", "ключ", "a/b"],
+    ids=["empty", "space", "too-long", "semicolon", "non-ascii", "slash"],
+)
+def test_a_bad_key_is_a_400_naming_the_header_and_writes_nothing(api_client, products, key):
+    response = checkout_with_key(api_client, [{"product_id": "P1", "quantity": 1}], key=key)
+
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "invalid_idempotency_key"
+    assert body["message"].startswith("Idempotency-Key: ")
+    assert list(body["extra"]["fields"]) == ["Idempotency-Key"]
+    assert Order.objects.count() == 0
+
+
+@pytest.mark.parametrize("key", ["a", "x" * 64, "order:2026-03-01.retry_1", "0B7F3C2E-5D4A-4F9E-9C1B-2A6D8E7F1A23"])
+def test_keys_of_1_to_64_allowed_characters_are_accepted(api_client, products, key):
+    assert checkout_with_key(api_client, [{"product_id": "P1", "quantity": 1}], key=key).status_code == 201
+
+
+def test_a_failed_checkout_leaves_its_key_free_for_the_retry(api_client, products):
+    refused = checkout_with_key(api_client, [{"product_id": "P1", "quantity": 6}])
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "insufficient_stock"
+
+    retried = checkout_with_key(api_client, [{"product_id": "P1", "quantity": 5}])
+
+    assert retried.status_code == 201
+    assert Order.objects.get().idempotency_key == KEY
+
+
+def test_without_a_key_every_checkout_places_an_order(api_client, products):
+    first = checkout(api_client, [{"product_id": "P1", "quantity": 1}])
+    second = checkout(api_client, [{"product_id": "P1", "quantity": 1}])
+
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert first.json()["order_number"] != second.json()["order_number"]
+    assert list(Order.objects.values_list("idempotency_key", flat=True)) == [None, None]
+    assert Product.objects.get(product_id="P1").stock == 3
+
+
+def test_the_schema_documents_the_idempotency_key_header_and_the_200_replay(api_client):
+    operation = api_client.get("/api/schema/", {"format": "json"}).json()["paths"][URL]["post"]
+
+    header = next(p for p in operation["parameters"] if p["in"] == "header" and p["name"] == "Idempotency-Key")
+    assert header.get("required", False) is False
+    assert header["schema"]["type"] == "string"
+    assert set(operation["responses"]) >= {"200", "201", "400", "409"}
+    assert "idempotency_key_reused" in operation["responses"]["409"]["description"]
+    assert operation["responses"]["200"]["content"]["application/json"]["schema"] == operation["responses"]["201"]["content"]["application/json"]["schema"]

@@ -152,6 +152,38 @@ def test_a_timestamp_a_few_minutes_ahead_is_accepted_as_clock_skew(api_client, p
     assert post(api_client, {"product_id": "P1", "kind": "view", "timestamp": soon}).status_code == 201
 
 
+@pytest.mark.parametrize(
+    ("timestamp", "code"),
+    [
+        ("0001-01-01T00:00:00+01:00", "timestamp_too_early"),
+        ("0001-01-01T00:00:00Z", "timestamp_too_early"),
+        ("1999-12-31T23:59:59Z", "timestamp_too_early"),
+        ("2000-01-01T00:59:59+01:00", "timestamp_too_early"),
+        ("2099-01-01T00:00:00Z", "future_timestamp"),
+    ],
+)
+def test_a_timestamp_outside_the_event_time_bounds_is_a_400_naming_it(api_client, products, timestamp, code):
+    response = post(api_client, {"product_id": "P1", "kind": "view", "timestamp": timestamp})
+
+    body = response.json()
+    assert response.status_code == 400
+    assert body["code"] == code
+    assert list(body["extra"]["fields"]) == ["timestamp"]
+    assert body["message"].startswith("timestamp: ")
+    assert Interaction.objects.count() == 0
+    assert Customer.objects.count() == 0
+
+
+@pytest.mark.parametrize("timestamp", ["2000-01-01T00:00:00Z", "2000-01-01T01:00:00+01:00", "now"])
+def test_a_timestamp_from_2000_to_now_is_stored(api_client, products, timestamp):
+    moment = timezone.now() if timestamp == "now" else datetime.fromisoformat(timestamp)
+
+    response = post(api_client, {"product_id": "P1", "kind": "view", "timestamp": moment.isoformat()})
+
+    assert response.status_code == 201
+    assert Interaction.objects.get().timestamp == moment
+
+
 def test_more_than_500_events_is_a_400_and_stores_nothing(api_client, products):
     response = post(api_client, [{"product_id": "P1", "kind": "view"}] * 501)
 
