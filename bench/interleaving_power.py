@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import math
-import random
 import sys
 import time
 from dataclasses import dataclass
@@ -53,7 +52,6 @@ from experiments.stats import (  # noqa: E402
     ratio_comparison,
 )
 from experiments.interleaving_simulation import ranked_lists, team_draft_batch  # noqa: E402
-from recommendations.engine.interleaving import team_draft  # noqa: E402
 
 ALPHA = 0.05
 TARGET_POWER = 0.8
@@ -92,27 +90,6 @@ POPULATIONS = (
     Population("shoppers differ", 0.5),
     Population("shoppers differ a lot", 0.1),  # most rarely click, a few click a lot
 )
-
-
-# --------------------------------------------------------------------------- lists
-
-
-def check_batch_against_team_draft(cases: int = 300) -> None:
-    """Fail loudly if the vectorised merge ever differs from the engine's team_draft."""
-    rng = np.random.default_rng(1)
-    for _ in range(cases):
-        size_a, size_b, k = (int(v) for v in rng.integers(0, 9, size=3))
-        list_a = rng.permutation(12)[:size_a].reshape(1, -1)
-        list_b = rng.permutation(12)[:size_b].reshape(1, -1)
-        seed = int(rng.integers(2**63))
-        coin = random.Random(seed)
-        coins = np.array([[coin.random() < 0.5 for _ in range(k + 1)]])
-        items, credited_a = team_draft_batch(list_a, list_b, k, coins)
-        expected = team_draft(list_a[0].tolist(), list_b[0].tolist(), k, seed=seed)
-        shown = len(expected.items)
-        got_teams = ["A" if a else "B" for a in credited_a[0, :shown]]
-        if items[0, :shown].tolist() != expected.items or got_teams != expected.teams or (items[0, shown:] != -1).any():
-            raise AssertionError(f"team_draft_batch differs from team_draft on {list_a}, {list_b}, k={k}, seed={seed}")
 
 
 # --------------------------------------------------------------------------- shoppers
@@ -280,7 +257,6 @@ def main() -> None:
     args = arguments_parse()
     runs = 60 if args.quick else args.runs
     started = time.perf_counter()
-    check_batch_against_team_draft()
     store = store_build(args.seed)
     mean_a = store.attractiveness[store.lists_a].mean()
     mean_b = store.attractiveness[store.lists_b].mean()
@@ -293,7 +269,7 @@ def main() -> None:
     print(f"  B's listed items: mean attractiveness {mean_b:.4f} vs {mean_a:.4f} (x{mean_b / mean_a:.3f});")
     print(f"    expected clicks per list for a propensity-1 shopper {clicks_b:.4f} vs {clicks_a:.4f} (x{clicks_b / clicks_a:.3f})")
     print(f"  power = P(p < {ALPHA} and B wins), {runs} seeded runs per size, seed {args.seed}; target {TARGET_POWER:.0%}")
-    print("  vectorised team draft checked against recommendations.engine.interleaving.team_draft on 300 cases")
+    print("  the vectorised team draft (experiments.interleaving_simulation) is checked against the engine by the tests")
     print()
     rows = []
     for population in POPULATIONS:

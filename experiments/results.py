@@ -41,9 +41,12 @@ def experiment_results(*, experiment: Experiment, now: datetime | None = None) -
             if variant.pk == control.pk:
                 continue
             treatment_mask = masks[variant.pk]
-            row["lifts"] = {metric: _lift(metric, outcomes, control_mask, treatment_mask) for metric in METRICS}
+            comparisons = {metric: _comparison(metric, outcomes, control_mask, treatment_mask) for metric in METRICS}
+            row["lifts"] = {
+                metric: _lift(metric, comparison, outcomes, control_mask, treatment_mask) for metric, comparison in comparisons.items()
+            }
             row["chance_to_beat_control"] = row["lifts"][primary]["chance_to_beat_control"]
-            row["sequential"] = _sequential(primary, outcomes, control_mask, treatment_mask, mde=mde)
+            row["sequential"] = _sequential(comparisons[primary], int(control_mask.sum() + treatment_mask.sum()), mde=mde)
             row["cuped"] = _cuped(primary, outcomes, control_mask, treatment_mask)
         _holm(rows, primary)
 
@@ -186,8 +189,7 @@ def _comparison(metric: str, outcomes: VisitorOutcomes, control: np.ndarray, tre
     )
 
 
-def _lift(metric: str, outcomes: VisitorOutcomes, control: np.ndarray, treatment: np.ndarray) -> dict:
-    comparison = _comparison(metric, outcomes, control, treatment)
+def _lift(metric: str, comparison: stats.Comparison, outcomes: VisitorOutcomes, control: np.ndarray, treatment: np.ndarray) -> dict:
     if not control.any() or not treatment.any():
         bayes = None  # a posterior for an arm nobody is in is only the prior
     elif metric in PROPORTIONS:
@@ -220,9 +222,8 @@ def _normal_bayes(comparison: stats.Comparison) -> stats.BayesResult | None:
     return stats.normal_chance_to_beat(comparison.control, half, comparison.treatment, half)
 
 
-def _sequential(metric: str, outcomes: VisitorOutcomes, control: np.ndarray, treatment: np.ndarray, *, mde: float) -> dict:
-    comparison = _comparison(metric, outcomes, control, treatment)
-    n = int(control.sum() + treatment.sum())
+def _sequential(comparison: stats.Comparison, n: int, *, mde: float) -> dict:
+    """The always-valid interval of the primary metric's difference over ``n`` visitors, and the call it supports."""
     interval = stats.always_valid_interval(comparison, n)
     absolute_mde = abs(comparison.control) * mde if math.isfinite(comparison.control) else float("nan")
     return {
@@ -349,19 +350,20 @@ def _daily(experiment: Experiment, outcomes: VisitorOutcomes, control, variants,
     last = end.astimezone(UTC).date()
     days = [first + timedelta(days=offset) for offset in range(min((last - first).days + 1, MAX_CHART_DAYS))]
     control_all = outcomes.of_variant(control.pk)
+    treatments = [(variant.key, outcomes.of_variant(variant.pk)) for variant in variants if variant.pk != control.pk]
     series = []
     for day in days:
         cutoff = datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() + 86400
         upto = outcomes.assigned_at < cutoff
+        control_upto = control_all & upto
         entry = {"day": day.isoformat(), "visitors": int(upto.sum()), "variants": {}}
-        for variant in variants:
-            if variant.pk == control.pk:
-                continue
-            comparison = _comparison(experiment.primary_metric, outcomes, control_all & upto, outcomes.of_variant(variant.pk) & upto)
-            n = int((control_all & upto).sum() + (outcomes.of_variant(variant.pk) & upto).sum())
+        for key, treatment_all in treatments:
+            treatment_upto = treatment_all & upto
+            comparison = _comparison(experiment.primary_metric, outcomes, control_upto, treatment_upto)
+            n = int(control_upto.sum() + treatment_upto.sum())
             band = stats.always_valid_interval(comparison, n) if n else (float("nan"), float("nan"))
             scale = comparison.control if comparison.control and math.isfinite(comparison.control) else float("nan")
-            entry["variants"][variant.key] = {
+            entry["variants"][key] = {
                 "relative": comparison.relative,
                 "relative_ci": list(comparison.relative_ci) if comparison.relative_ci else None,
                 "relative_band": [band[0] / scale, band[1] / scale] if math.isfinite(scale) else None,

@@ -82,28 +82,12 @@ def experiment_visitor_outcomes(*, experiment: Experiment, end: datetime | None 
 
 @functools.cache
 def _outcomes_sql(cart_seconds: int, purchase_seconds: int) -> str:
-    name = connection.ops.quote_name
-    interactions, orders, lines = name(Interaction._meta.db_table), name(Order._meta.db_table), name(OrderLine._meta.db_table)
+    interactions = connection.ops.quote_name(Interaction._meta.db_table)
     sql = f"""
 WITH {_assigned_clicks_cte(team=False)},
 {_seen_lists_cte()},
 clicks AS (SELECT customer_id, COUNT(*) AS n FROM clk GROUP BY customer_id),
-carts AS (
-  SELECT x.customer_id, COUNT(DISTINCT x.id) AS n
-  FROM clk JOIN {interactions} x ON x.customer_id = clk.customer_id AND x.product_id = clk.product_id
-  WHERE x.kind = 'add_to_cart' AND x.timestamp >= clk.ts AND x.timestamp <= {_plus_seconds("clk.ts", cart_seconds)}
-    AND x.timestamp <= %s
-  GROUP BY x.customer_id
-),
-bought AS (
-  SELECT DISTINCT o.customer_id, o.id AS order_id, l.id AS line_id, l.quantity * l.unit_price AS revenue
-  FROM clk JOIN {orders} o ON o.customer_id = clk.customer_id
-  JOIN {lines} l ON l.order_id = o.id AND l.product_id = clk.product_id
-  WHERE o.created_at >= clk.ts AND o.created_at <= {_plus_seconds("clk.ts", purchase_seconds)} AND o.created_at <= %s
-),
-purchases AS (
-  SELECT customer_id, COUNT(DISTINCT order_id) AS orders, SUM(revenue) AS revenue FROM bought GROUP BY customer_id
-)
+{_attributed_ctes(by="customer_id", cart_seconds=cart_seconds, purchase_seconds=purchase_seconds)}
 SELECT a.variant_id, {_epoch_seconds("a.assigned_at")}, COALESCE(imp.n, 0), COALESCE(clicks.n, 0),
        COALESCE(carts.n, 0), COALESCE(purchases.orders, 0), COALESCE(purchases.revenue, 0),
        (SELECT COUNT(*) FROM {interactions} x WHERE x.customer_id = a.customer_id
@@ -177,6 +161,33 @@ def interleaving_outcomes(*, experiment: Experiment, end: datetime | None = None
     return InterleavingOutcomes(*(table[:, column] for column in range(6)), teams=teams)
 
 
+def _attributed_ctes(*, by: str, cart_seconds: int, purchase_seconds: int) -> str:
+    """The ``carts`` and ``purchases`` CTEs: what followed the counted clicks, grouped by a ``clk`` column.
+
+    An add-to-cart of the clicked product within ``cart_seconds`` after the click, and an order
+    line of it within ``purchase_seconds`` (each line once, revenue = quantity x unit price paid);
+    params: end, end. ``by``: ``customer_id`` (A/B, per visitor) or ``team`` (interleaving).
+    """
+    name = connection.ops.quote_name
+    interactions, orders, lines = name(Interaction._meta.db_table), name(Order._meta.db_table), name(OrderLine._meta.db_table)
+    return f"""carts AS (
+  SELECT clk.{by}, COUNT(DISTINCT x.id) AS n
+  FROM clk JOIN {interactions} x ON x.customer_id = clk.customer_id AND x.product_id = clk.product_id
+  WHERE x.kind = 'add_to_cart' AND x.timestamp >= clk.ts AND x.timestamp <= {_plus_seconds("clk.ts", cart_seconds)}
+    AND x.timestamp <= %s
+  GROUP BY clk.{by}
+),
+bought AS (
+  SELECT DISTINCT clk.{by}, o.id AS order_id, l.id AS line_id, l.quantity * l.unit_price AS revenue
+  FROM clk JOIN {orders} o ON o.customer_id = clk.customer_id
+  JOIN {lines} l ON l.order_id = o.id AND l.product_id = clk.product_id
+  WHERE o.created_at >= clk.ts AND o.created_at <= {_plus_seconds("clk.ts", purchase_seconds)} AND o.created_at <= %s
+),
+purchases AS (
+  SELECT {by}, COUNT(DISTINCT order_id) AS orders, COUNT(*) AS order_lines, SUM(revenue) AS revenue FROM bought GROUP BY {by}
+)"""
+
+
 def _seen_lists_cte() -> str:
     """The ``imp`` CTE: lists each visitor saw (impressions, and lists clicked before theirs was recorded); params: pk, end."""
     impressions = connection.ops.quote_name(Impression._meta.db_table)
@@ -233,26 +244,9 @@ LEFT JOIN outcomes ON outcomes.customer_id = a.customer_id
 
 @functools.cache
 def _interleaving_teams_sql(cart_seconds: int, purchase_seconds: int) -> str:
-    name = connection.ops.quote_name
-    interactions, orders, lines = name(Interaction._meta.db_table), name(Order._meta.db_table), name(OrderLine._meta.db_table)
     return f"""
 WITH {_assigned_clicks_cte(team=True)},
-carts AS (
-  SELECT clk.team, COUNT(DISTINCT x.id) AS n
-  FROM clk JOIN {interactions} x ON x.customer_id = clk.customer_id AND x.product_id = clk.product_id
-  WHERE x.kind = 'add_to_cart' AND x.timestamp >= clk.ts AND x.timestamp <= {_plus_seconds("clk.ts", cart_seconds)}
-    AND x.timestamp <= %s
-  GROUP BY clk.team
-),
-bought AS (
-  SELECT DISTINCT clk.team, o.id AS order_id, l.id AS line_id, l.quantity * l.unit_price AS revenue
-  FROM clk JOIN {orders} o ON o.customer_id = clk.customer_id
-  JOIN {lines} l ON l.order_id = o.id AND l.product_id = clk.product_id
-  WHERE o.created_at >= clk.ts AND o.created_at <= {_plus_seconds("clk.ts", purchase_seconds)} AND o.created_at <= %s
-),
-purchases AS (
-  SELECT team, COUNT(DISTINCT order_id) AS orders, COUNT(*) AS order_lines, SUM(revenue) AS revenue FROM bought GROUP BY team
-)
+{_attributed_ctes(by="team", cart_seconds=cart_seconds, purchase_seconds=purchase_seconds)}
 SELECT t.team, carts.n, purchases.orders, purchases.order_lines, purchases.revenue
 FROM (SELECT 'A' AS team UNION ALL SELECT 'B') t
 LEFT JOIN carts ON carts.team = t.team
