@@ -8,7 +8,7 @@ from functools import lru_cache
 
 from django.http import QueryDict
 from django.utils.cache import patch_cache_control
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -183,44 +183,47 @@ class RecommendationView(APIView):
     permission_classes = [AllowAny]
 
 
-class SimilarView(RecommendationView):
-    """Products similar to one product (content-based), for "Similar products"."""
+class ProductListView(RecommendationView):
+    """Base for a product page's lists: the product's own list, or the experiment's variant in its placement."""
 
-    @extend_schema(
+    query_serializer = SimilarListQuerySerializer
+    selector = staticmethod(recommendations_similar)
+
+    def get(self, request: Request, product_id: str) -> Response:
+        query = query_params(self.query_serializer, request)
+        placed = placed_list(
+            request,
+            query,
+            customer=personal_list_customer(request=request, customer_id=None),
+            product_id=product_id,
+            default=lambda: self.selector(product_id=product_id, k=query["k"], exclude=query["exclude"]),
+        )
+        return listing_response(placed)
+
+
+@extend_schema_view(
+    get=extend_schema(
         operation_id="recommendations_similar",
         parameters=[PRODUCT_PATH, SimilarListQuerySerializer],
         responses=PRODUCT_LIST_RESPONSES,
     )
-    def get(self, request: Request, product_id: str) -> Response:
-        query = query_params(SimilarListQuerySerializer, request)
-        placed = placed_list(
-            request,
-            query,
-            customer=personal_list_customer(request=request, customer_id=None),
-            product_id=product_id,
-            default=lambda: recommendations_similar(product_id=product_id, k=query["k"], exclude=query["exclude"]),
-        )
-        return listing_response(placed)
+)
+class SimilarView(ProductListView):
+    """Products similar to one product (content-based), for "Similar products"."""
 
 
-class AlsoBoughtView(RecommendationView):
-    """What customers who bought one product also bought (item CF on purchases)."""
-
-    @extend_schema(
+@extend_schema_view(
+    get=extend_schema(
         operation_id="recommendations_also_bought",
         parameters=[PRODUCT_PATH, AlsoBoughtListQuerySerializer],
         responses=PRODUCT_LIST_RESPONSES,
     )
-    def get(self, request: Request, product_id: str) -> Response:
-        query = query_params(AlsoBoughtListQuerySerializer, request)
-        placed = placed_list(
-            request,
-            query,
-            customer=personal_list_customer(request=request, customer_id=None),
-            product_id=product_id,
-            default=lambda: recommendations_also_bought(product_id=product_id, k=query["k"], exclude=query["exclude"]),
-        )
-        return listing_response(placed)
+)
+class AlsoBoughtView(ProductListView):
+    """What customers who bought one product also bought (item CF on purchases)."""
+
+    query_serializer = AlsoBoughtListQuerySerializer
+    selector = staticmethod(recommendations_also_bought)
 
 
 PERSONAL_RESPONSES = {
