@@ -22,14 +22,11 @@
  * and every list response (request id, experiment, variant), so the caller can compare them with
  * the rows. Exits non-zero when a step fails.
  */
-import { mkdir, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
 
-import { chromium } from 'playwright-core'
-
-import { CHROMIUM_ARGS } from './storefront.mjs'
+import { runInBrowser } from './storefront.mjs'
 
 /** Wide enough for 4 cards a row (12 in the list), low enough that the second carousel peeks in. */
 export const VIEWPORT = { width: 1024, height: 1150 }
@@ -322,19 +319,13 @@ async function run(browser) {
   await context.close()
 }
 
-let browser
-let failed = false
-try {
-  if (args.screenshots) await mkdir(args.screenshots, { recursive: true })
-  browser = await chromium.launch({ executablePath: args.chromium, args: CHROMIUM_ARGS, headless: true })
-  await run(browser)
-  step('done')
-} catch (error) {
-  failed = true
-  report.error = String(error?.stack ?? error)
-  console.error(error)
-} finally {
-  await browser?.close()
-  await writeFile(args.report, JSON.stringify(report, null, 2))
-}
-process.exit(failed ? 1 : 0)
+await runInBrowser({
+  chromiumPath: args.chromium,
+  screenshots: args.screenshots,
+  reportPath: args.report,
+  report,
+  drive: async (browser) => {
+    await run(browser)
+    step('done')
+  },
+})

@@ -241,25 +241,41 @@ async function pagesAtWidth(browser, viewportName) {
   await context.close()
 }
 
-async function main() {
+/**
+ * Launch Debian's chromium, run `drive(browser)`, and always write the report: an error is
+ * recorded in it (and the exit status is 1), so the Python test can say which step failed.
+ */
+export async function runInBrowser({ chromiumPath, screenshots, reportPath, report, drive }) {
   let browser
   let failed = false
   try {
-    if (args.screenshots) await mkdir(args.screenshots, { recursive: true })
-    browser = await chromium.launch({ executablePath: args.chromium, args: CHROMIUM_ARGS, headless: true })
-    await journey(browser)
-    await pagesAtWidth(browser, 'desktop')
-    await pagesAtWidth(browser, 'phone')
-    step('done')
+    if (screenshots) await mkdir(screenshots, { recursive: true })
+    browser = await chromium.launch({ executablePath: chromiumPath, args: CHROMIUM_ARGS, headless: true })
+    await drive(browser)
   } catch (error) {
     failed = true
     report.error = String(error?.stack ?? error)
     console.error(error)
   } finally {
     await browser?.close()
-    await writeFile(args.report, JSON.stringify(report, null, 2))
+    await writeFile(reportPath, JSON.stringify(report, null, 2))
   }
   process.exit(failed ? 1 : 0)
+}
+
+async function main() {
+  await runInBrowser({
+    chromiumPath: args.chromium,
+    screenshots: args.screenshots,
+    reportPath: args.report,
+    report,
+    drive: async (browser) => {
+      await journey(browser)
+      await pagesAtWidth(browser, 'desktop')
+      await pagesAtWidth(browser, 'phone')
+      step('done')
+    },
+  })
 }
 
 if (isMain) await main()
