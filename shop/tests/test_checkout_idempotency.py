@@ -7,17 +7,15 @@ key (and found none) before the first one commits: only the (customer, idempoten
 constraint can then keep the others from storing a second order.
 """
 
-import threading
-import time
 from decimal import Decimal
+from functools import partial
 
 import pytest
 from django.conf import settings
-from django.db import connections
-from django.db.models.signals import pre_save
 from rest_framework.test import APIClient
 
 from shop.models import Interaction, Order, OrderLine
+from shop.tests.concurrency import all_at_once, order_store_held  # noqa: F401 (a fixture)
 from shop.tests.factories import ProductFactory
 
 pytestmark = [
@@ -32,20 +30,6 @@ pytestmark = [
 URL = "/api/checkout/"
 KEY = "5f0c9a1e-7b2d-4c3e-8f6a-9d1b2c3e4f50"
 SUBMISSIONS = 4
-HOLD_SECONDS = 0.2
-JOIN_SECONDS = 30
-
-
-@pytest.fixture
-def order_store_held():
-    """Hold every order for HOLD_SECONDS before it is inserted."""
-
-    def hold(sender, instance, **kwargs):
-        time.sleep(HOLD_SECONDS)
-
-    pre_save.connect(hold, sender=Order, dispatch_uid="checkout-idempotency-hold")
-    yield
-    pre_save.disconnect(sender=Order, dispatch_uid="checkout-idempotency-hold")
 
 
 def visitor_cookies():
@@ -58,28 +42,14 @@ def visitor_cookies():
 
 def submissions_at_once(carts: list[list[dict]], cookies) -> list:
     """Post each cart at the same moment as the same visitor, all with KEY; return the responses."""
-    barrier = threading.Barrier(len(carts))
-    responses: list = [None] * len(carts)
 
-    def submit(index: int) -> None:
+    def submit(cart: list[dict]):
         client = APIClient()
         client.raise_request_exception = False
         client.cookies = cookies
-        try:
-            barrier.wait(timeout=JOIN_SECONDS)
-            responses[index] = client.post(URL, {"lines": carts[index]}, format="json", headers={"Idempotency-Key": KEY})
-        except BaseException as exc:  # reported by the caller's assertion
-            responses[index] = exc
-        finally:
-            connections.close_all()
+        return client.post(URL, {"lines": cart}, format="json", headers={"Idempotency-Key": KEY})
 
-    threads = [threading.Thread(target=submit, args=(index,), name=f"submission-{index}") for index in range(len(carts))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(JOIN_SECONDS)
-    assert not any(thread.is_alive() for thread in threads), "a checkout hung"
-    return responses
+    return all_at_once([partial(submit, cart) for cart in carts])
 
 
 def status_and_code(response) -> tuple:

@@ -7,18 +7,15 @@ locked, the others wait for the lock and then see the new stock; without the loc
 read the old stock inside that window, which makes the race lost every time, not now and then.
 """
 
-import threading
-import time
 from decimal import Decimal
 
 import pytest
 from django.conf import settings
-from django.db import connections
-from django.db.models.signals import pre_save
 from rest_framework.test import APIClient
 
 from shop import services
 from shop.models import Interaction, Order, OrderLine, Product
+from shop.tests.concurrency import all_at_once, order_store_held  # noqa: F401 (a fixture)
 from shop.tests.factories import CustomerFactory, ProductFactory
 
 pytestmark = [
@@ -32,8 +29,6 @@ pytestmark = [
 
 URL = "/api/checkout/"
 ROUNDS = 3
-HOLD_SECONDS = 0.2  # how long a checkout that passed the stock check waits before storing its order
-JOIN_SECONDS = 30
 ERROR_KEYS = {"message", "code", "extra"}
 
 
@@ -50,38 +45,7 @@ def visitor_client() -> APIClient:
 
 def checkouts_at_once(product_id: str, quantity: int, shoppers: int) -> list:
     """Let `shoppers` visitors check out the same line at the same moment; return their responses."""
-    barrier = threading.Barrier(shoppers)
-    responses: list = [None] * shoppers
-
-    def shop(index: int) -> None:
-        client = visitor_client()
-        try:
-            barrier.wait(timeout=JOIN_SECONDS)
-            responses[index] = checkout(client, product_id, quantity)
-        except BaseException as exc:  # reported by the caller's assertion, with the thread's error
-            responses[index] = exc
-        finally:
-            connections.close_all()  # this thread's connection: the test database is dropped later
-
-    threads = [threading.Thread(target=shop, args=(index,), name=f"shopper-{index}") for index in range(shoppers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(JOIN_SECONDS)
-    assert not any(thread.is_alive() for thread in threads), "a checkout hung (a lock never released?)"
-    return responses
-
-
-@pytest.fixture
-def order_store_held():
-    """Hold every order for HOLD_SECONDS before it is inserted: after the stock check, before the decrement."""
-
-    def hold(sender, instance, **kwargs):
-        time.sleep(HOLD_SECONDS)
-
-    pre_save.connect(hold, sender=Order, dispatch_uid="checkout-race-hold")
-    yield
-    pre_save.disconnect(sender=Order, dispatch_uid="checkout-race-hold")
+    return all_at_once([lambda: checkout(visitor_client(), product_id, quantity)] * shoppers)
 
 
 def status_and_code(response) -> tuple:
