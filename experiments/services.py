@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from config.api_errors import ApiError
@@ -220,8 +221,13 @@ def impressions_record(*, items: Sequence[ImpressionInput], customer: Customer) 
     assigned = dict(  # an interleaving assignment has no variant: entered is all it says
         Assignment.objects.filter(customer=customer, experiment__key__in=keys).values_list("experiment__key", "variant_id")
     )
-    seen_events = set(Impression.objects.filter(event_id__in={item.event_id for item in items}).values_list("event_id", flat=True))
-    seen_lists = set(Impression.objects.filter(request_id__in={item.request_id for item in items}).values_list("request_id", flat=True))
+    stored = Impression.objects.filter(
+        Q(event_id__in={item.event_id for item in items}) | Q(request_id__in={item.request_id for item in items})
+    ).values_list("event_id", "request_id")
+    seen_events, seen_lists = set(), set()
+    for event_id, request_id in stored:
+        seen_events.add(event_id)
+        seen_lists.add(request_id)
     rows = []
     for item in items:
         if item.event_id in seen_events or item.request_id in seen_lists:
