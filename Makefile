@@ -9,6 +9,8 @@ PIP := $(VENV)/bin/pip
 PORT ?= 8000
 HOST ?= 127.0.0.1
 DEMO_ARGS ?=
+# Local commands sign with the checkout's key file unless DJANGO_SECRET_KEY is set (production sets it).
+export DJANGO_SECRET_KEY_FILE ?= $(CURDIR)/.secret_key
 
 .PHONY: setup frontend frontend-test e2e run test worker beat bench clean
 

@@ -7,6 +7,9 @@ import sys
 def main():
     """Run administrative tasks."""
     os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings')
+    # Commands run from a checkout sign with its local key file unless DJANGO_SECRET_KEY is set;
+    # the servers (gunicorn, celery) have no such default and refuse to start without a key.
+    os.environ.setdefault('DJANGO_SECRET_KEY_FILE', os.path.join(os.path.dirname(os.path.abspath(__file__)), '.secret_key'))
     try:
         from django.core.management import execute_from_command_line
     except ImportError as exc:

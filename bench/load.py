@@ -67,6 +67,7 @@ import psutil
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+os.environ.setdefault("DJANGO_SECRET_KEY_FILE", os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".secret_key"))
 
 TARGET_CACHED_P99_MS = 15.0
 TARGET_CACHED_SHARE_OF_TRIVIAL = 0.60

@@ -39,10 +39,44 @@ def read_or_create_local_secret_key(path: Path) -> str:
     return path.read_text().strip()
 
 
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or read_or_create_local_secret_key(BASE_DIR / ".secret_key")
+def secret_key_from_environment() -> str:
+    """DJANGO_SECRET_KEY, else a local key file for development; never a key invented per process.
+
+    Production (DEBUG off) must say which key every process shares: web and worker sign the
+    same cookies, so a key made up at start would log everyone out on each deploy.
+    """
+    if key := os.environ.get("DJANGO_SECRET_KEY", ""):
+        return key
+    key_file = os.environ.get("DJANGO_SECRET_KEY_FILE", "")
+    if key_file or DEBUG:
+        return read_or_create_local_secret_key(Path(key_file) if key_file else BASE_DIR / ".secret_key")
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY is not set. Production needs one key shared by every process "
+        "(see .env.example); for local development set DJANGO_DEBUG=1 or "
+        "DJANGO_SECRET_KEY_FILE=.secret_key (the Makefile does)."
+    )
+
+
+SECRET_KEY = secret_key_from_environment()
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "testserver"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+# HTTPS: DJANGO_HTTPS=1 where the site is served over TLS (the documented production setting):
+# redirect plain HTTP, send cookies only over TLS, and tell browsers to insist on HTTPS (HSTS).
+HTTPS = env_bool("DJANGO_HTTPS", default=False)
+SECURE_SSL_REDIRECT = HTTPS
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_HSTS_SECONDS = int(os.environ.get("DJANGO_HSTS_SECONDS", "31536000")) if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", default=True)
+SECURE_REDIRECT_EXEMPT = [r"^api/health/$", r"^health/?$"]  # load balancers probe over plain HTTP
+# Behind a TLS-terminating proxy that sets X-Forwarded-Proto (and strips it from clients): opt in.
+if env_bool("DJANGO_BEHIND_TLS_PROXY", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -58,6 +92,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "core",
     "shop",
     "recommendations",
     "experiments",
@@ -100,8 +135,15 @@ DATABASE_URL = os.environ.get("DATABASE_URL", "")
 if DATABASE_URL:
     DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-        # JIT compilation costs more than it saves on the short queries a shop runs.
-        DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c jit=off"
+        # JIT compilation costs more than it saves on the short queries a shop runs. A statement
+        # timeout (milliseconds, 0 = none) bounds a web request's query; the documented production
+        # environment sets it for web processes only, since training and migrations run long queries.
+        server_options = "-c jit=off"
+        if statement_timeout_ms := int(os.environ.get("DATABASE_STATEMENT_TIMEOUT_MS", "0")):
+            server_options += f" -c statement_timeout={statement_timeout_ms}"
+        options = DATABASES["default"].setdefault("OPTIONS", {})
+        options["options"] = server_options
+        options["connect_timeout"] = int(os.environ.get("DATABASE_CONNECT_TIMEOUT", "5"))
 else:
     DATABASES = {
         "default": {
@@ -169,7 +211,7 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", str(BASE_DIR / "media")))
 STORAGES = {
@@ -241,7 +283,19 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", "3600"))}
+# Training's time limits (seconds): soft raises inside the task, hard kills the worker child.
+TRAINING_SOFT_TIME_LIMIT = int(os.environ.get("TRAINING_SOFT_TIME_LIMIT", str(3 * 3600)))
+TRAINING_HARD_TIME_LIMIT = TRAINING_SOFT_TIME_LIMIT + 300
+# Every broker call is bounded: an unreachable or hung broker is an error within seconds, not a hang.
+BROKER_TIMEOUT_SECONDS = float(os.environ.get("CELERY_BROKER_TIMEOUT", "2"))
+CELERY_BROKER_CONNECTION_TIMEOUT = BROKER_TIMEOUT_SECONDS
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.5, "interval_max": 0.5}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    # Longer than training's hard limit: an unacknowledged run is redelivered only once it cannot still be running.
+    "visibility_timeout": int(os.environ.get("CELERY_VISIBILITY_TIMEOUT", str(TRAINING_HARD_TIME_LIMIT + 900))),
+    "socket_timeout": BROKER_TIMEOUT_SECONDS,
+    "socket_connect_timeout": BROKER_TIMEOUT_SECONDS,
+}
 
 LOGGING = {
     "version": 1,

@@ -4,13 +4,20 @@ import logging
 import uuid
 
 from celery import shared_task
+from django.conf import settings
 
 from recommendations.services import TrainingAlreadyRunning, model_train
 
 logger = logging.getLogger(__name__)
 
 
-@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, soft_time_limit=3 * 3600, time_limit=3 * 3600 + 300)
+@shared_task(
+    bind=True,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=settings.TRAINING_SOFT_TIME_LIMIT,
+    time_limit=settings.TRAINING_HARD_TIME_LIMIT,
+)
 def train_models(self, trigger: str = "task") -> int | None:
     """Train and activate a new model version; skipped when another run is in progress."""
     run_key = self.request.id or f"local-{uuid.uuid4()}"
