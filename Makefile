@@ -12,7 +12,7 @@ DEMO_ARGS ?=
 # Local commands sign with the checkout's key file unless DJANGO_SECRET_KEY is set (production sets it).
 export DJANGO_SECRET_KEY_FILE ?= $(CURDIR)/.secret_key
 
-.PHONY: setup frontend frontend-test e2e run test worker beat bench clean
+.PHONY: setup frontend frontend-test e2e run test worker beat bench clean compose-test
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -66,6 +66,10 @@ worker: setup
 
 beat: setup
 	$(VENV)/bin/celery -A config beat --loglevel=INFO
+
+# docker-compose.yml for real (podman): build, start every service, check the storefront, retrain, down.
+compose-test:
+	bash .ci/compose-test
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles media .pytest_cache frontend/node_modules frontend/dist frontend/e2e/screenshots
