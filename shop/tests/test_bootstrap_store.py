@@ -36,3 +36,13 @@ def test_bootstrap_twice_keeps_the_store_the_model_and_the_password(tmp_path, ca
     assert Interaction.objects.count() == 3000
     assert ModelVersion.objects.count() == 1
     assert f"Admin login: admin / {password}" in out
+
+
+def test_on_a_read_only_install_bootstrap_still_prints_a_working_admin_login(settings, tmp_path, capsys):
+    settings.BASE_DIR = tmp_path / "not-writable"  # no such directory: writing the password file fails
+    call_command("bootstrap_store", products=120, customers=60, interactions=3000)
+    captured = capsys.readouterr()
+
+    password = captured.out.split("Admin login: admin / ")[1].split()[0]
+    assert authenticate(username="admin", password=password) is not None
+    assert f"Could not keep the admin password in {tmp_path}/not-writable/.admin_password" in captured.err

@@ -76,6 +76,9 @@ class Command(BaseCommand):
         else:
             user.set_password(password)
             user.save(update_fields=["password"])
-        password_file.write_text(password + "\n")
-        password_file.chmod(0o600)
+        try:
+            password_file.write_text(password + "\n")
+            password_file.chmod(0o600)
+        except OSError as exc:  # a read-only install (the Docker image): the printed login is the only copy
+            self.stderr.write(f"Could not keep the admin password in {password_file} ({exc.strerror}): note it now.")
         return ADMIN_USERNAME, password
