@@ -99,6 +99,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "core.middleware.RequestLogMiddleware",  # first: its X-Request-ID and timing cover every response
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -170,6 +171,8 @@ def redis_cache(url: str, *, socket_timeout: float) -> dict:
         "TIMEOUT": 300,
         "OPTIONS": {
             "CLIENT_CLASS": "django_redis.client.DefaultClient",
+            # After a timeout or refused connection, skip Redis for CACHE_CIRCUIT_OPEN_SECONDS (core/cache.py).
+            "REDIS_CLIENT_CLASS": "core.cache.CircuitBreakingRedis",
             "SOCKET_CONNECT_TIMEOUT": socket_timeout,
             "SOCKET_TIMEOUT": socket_timeout,
             "IGNORE_EXCEPTIONS": True,
@@ -182,7 +185,7 @@ def redis_cache(url: str, *, socket_timeout: float) -> dict:
 if REDIS_URL:
     CACHES = {"default": redis_cache(REDIS_URL, socket_timeout=CACHE_SOCKET_TIMEOUT)}
     DJANGO_REDIS_IGNORE_EXCEPTIONS = True
-    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = False  # the circuit breaker logs an outage once, not a traceback per call
 else:
     CACHES = {
         "default": {
@@ -191,6 +194,10 @@ else:
             "TIMEOUT": 300,
         }
     }
+
+# Cache circuit breaker (core/cache.py): seconds a process skips a Redis that just timed out or
+# refused a connection before letting one call try it again; 0 turns the breaker off.
+CACHE_CIRCUIT_OPEN_SECONDS = float(os.environ.get("CACHE_CIRCUIT_OPEN_SECONDS", "5"))
 
 # Recommendation lists: cache lifetime, and how often a web process looks for a newly
 # activated model and re-reads which products are unavailable (seconds).
@@ -254,7 +261,24 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "shop.api.pagination.ProductPagination",
     "PAGE_SIZE": 24,
     "EXCEPTION_HANDLER": "config.api_errors.api_exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # drf-spectacular's AutoSchema, plus the 429 of every rate-limited operation.
+    "DEFAULT_SCHEMA_CLASS": "core.schema.ThrottledAutoSchema",
+    # Rate limits (core.throttling): a view names its scope with `throttle_scope`; a caller is counted by
+    # user or token, else by visitor cookie, else by address. Each rate is "<count>/<s|min|hour|day>", or
+    # "off". Set far above what a shopper's browser sends (the storefront batches events about once a
+    # second), so that only scripts meet them.
+    "DEFAULT_THROTTLE_CLASSES": ["core.throttling.VisitorRateThrottle"],
+    "DEFAULT_THROTTLE_RATES": {
+        "events": os.environ.get("THROTTLE_RATE_EVENTS") or "240/min",
+        "checkout": os.environ.get("THROTTLE_RATE_CHECKOUT") or "10/min",
+        "feedback": os.environ.get("THROTTLE_RATE_FEEDBACK") or "600/min",
+        "search": os.environ.get("THROTTLE_RATE_SEARCH") or "60/min",
+        "sign_in": os.environ.get("THROTTLE_RATE_SIGN_IN") or "10/min",
+    },
+    # How many proxies in front of the server append to X-Forwarded-For; a client's address is the one
+    # the outermost proxy saw. 0 (the default) uses the connection's address and ignores the header,
+    # which a client could otherwise forge to get a fresh budget per request.
+    "NUM_PROXIES": int(os.environ.get("THROTTLE_NUM_PROXIES", "0")),
 }
 if DEBUG:
     REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"].append("rest_framework.renderers.BrowsableAPIRenderer")
@@ -268,6 +292,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",  # the default
+        "core.openapi_hooks.document_server_limits",  # gunicorn's 414 and 431, on every operation
+    ],
 }
 
 # Celery: a real broker when CELERY_BROKER_URL is set, else tasks run in-process.
@@ -300,10 +328,13 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # LOG_FORMAT: plain (the default, for a terminal) or json (one object a line, for a log collector).
+    "formatters": {"plain": {"()": "core.logs.PlainFormatter"}, "json": {"()": "core.logs.JsonFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": os.environ.get("LOG_FORMAT", "plain").strip().lower()}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {
+        # One line per request (core.middleware); REQUEST_LOG_LEVEL=WARNING turns it off.
+        "core.requests": {"level": os.environ.get("REQUEST_LOG_LEVEL", "INFO")},
         "django.db.backends": {"level": "WARNING"},
         "django_redis": {"level": "WARNING"},
     },

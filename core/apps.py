@@ -8,4 +8,7 @@ class CoreConfig(AppConfig):
     verbose_name = "Core"
 
     def ready(self):
-        from core import checks  # noqa: F401  (registers the system checks)
+        from core import checks, throttling  # noqa: F401  (register their system checks)
+        from core.logs import log_context_install
+
+        log_context_install()

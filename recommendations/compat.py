@@ -274,6 +274,7 @@ class FeedbackView(APIView):
     """Flask path: store one event for a user."""
 
     authentication_classes = EVENTS_AUTHENTICATION
+    throttle_scope = "feedback"
     permission_classes = [AllowAny]
     parser_classes = [StrictJSONParser]
 

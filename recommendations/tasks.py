@@ -6,6 +6,7 @@ import uuid
 from celery import shared_task
 from django.conf import settings
 
+from core.logs import log_context
 from recommendations.services import TrainingAlreadyRunning, model_train
 
 logger = logging.getLogger(__name__)
@@ -21,9 +22,10 @@ logger = logging.getLogger(__name__)
 def train_models(self, trigger: str = "task") -> int | None:
     """Train and activate a new model version; skipped when another run is in progress."""
     run_key = self.request.id or f"local-{uuid.uuid4()}"
-    try:
-        version = model_train(run_key=run_key, trigger=trigger)
-    except TrainingAlreadyRunning as exc:
-        logger.info("Training skipped: %s", exc)
-        return None
+    with log_context(run_key=run_key):  # model_train names its own lines; this covers the skip too
+        try:
+            version = model_train(run_key=run_key, trigger=trigger)
+        except TrainingAlreadyRunning as exc:
+            logger.info("Training skipped: %s", exc)
+            return None
     return version.pk

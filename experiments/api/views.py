@@ -34,6 +34,7 @@ from shop.services import customer_for_request
 
 
 FORBIDDEN = openapi_error("Only staff and API-token clients manage experiments (`permission_denied`).")
+BAD_TOKEN = openapi_error("The `Authorization: Token ...` header names no valid token (`authentication_failed`).")
 NOT_FOUND = openapi_error("No experiment with this key (`not_found`).")
 CONFLICT = openapi_error("Not possible in the experiment's state, or another experiment runs on the placement (`placement_taken`).")
 
@@ -72,7 +73,7 @@ def _split(validated: dict) -> tuple[dict, list[dict] | None]:
 class ExperimentListView(ExperimentView):
     """List experiments, or create a draft with its variants."""
 
-    @extend_schema(operation_id="experiments_list", responses={200: ExperimentSerializer(many=True), 403: FORBIDDEN})
+    @extend_schema(operation_id="experiments_list", responses={200: ExperimentSerializer(many=True), 401: BAD_TOKEN, 403: FORBIDDEN})
     def get(self, request: Request) -> Response:
         experiments = Experiment.objects.prefetch_related("variants").order_by("-created_at", "-id")
         return Response(ExperimentSerializer(experiments, many=True).data)
@@ -80,7 +81,7 @@ class ExperimentListView(ExperimentView):
     @extend_schema(
         operation_id="experiments_create",
         request=ExperimentSerializer,
-        responses={201: ExperimentSerializer, 400: openapi_error("A bad field; `extra.fields` names it."), 403: FORBIDDEN},
+        responses={201: ExperimentSerializer, 400: openapi_error("A bad field; `extra.fields` names it."), 401: BAD_TOKEN, 403: FORBIDDEN},
     )
     def post(self, request: Request) -> Response:
         serializer = ExperimentSerializer(data=request.data)
@@ -93,14 +94,14 @@ class ExperimentListView(ExperimentView):
 class ExperimentDetailView(ExperimentView):
     """One experiment: read it, or edit what its state allows."""
 
-    @extend_schema(operation_id="experiments_retrieve", responses={200: ExperimentSerializer, 403: FORBIDDEN, 404: NOT_FOUND})
+    @extend_schema(operation_id="experiments_retrieve", responses={200: ExperimentSerializer, 401: BAD_TOKEN, 403: FORBIDDEN, 404: NOT_FOUND})
     def get(self, request: Request, key: str) -> Response:
         return Response(ExperimentSerializer(_experiment(key)).data)
 
     @extend_schema(
         operation_id="experiments_partial_update",
         request=ExperimentSerializer(partial=True),
-        responses={200: ExperimentSerializer, 400: openapi_error("A bad field, or one that cannot change once started."), 403: FORBIDDEN, 404: NOT_FOUND, 409: CONFLICT},
+        responses={200: ExperimentSerializer, 400: openapi_error("A bad field, or one that cannot change once started."), 401: BAD_TOKEN, 403: FORBIDDEN, 404: NOT_FOUND, 409: CONFLICT},
     )
     def patch(self, request: Request, key: str) -> Response:
         experiment = _experiment(key)
@@ -121,7 +122,7 @@ class ExperimentActionView(ExperimentView):
         return Response(ExperimentSerializer(_experiment(experiment.key)).data)
 
 
-ACTION_RESPONSES = {200: ExperimentSerializer, 400: openapi_error("The variants are not a valid set."), 403: FORBIDDEN, 404: NOT_FOUND, 409: CONFLICT}
+ACTION_RESPONSES = {200: ExperimentSerializer, 400: openapi_error("The variants are not a valid set."), 401: BAD_TOKEN, 403: FORBIDDEN, 404: NOT_FOUND, 409: CONFLICT}
 
 
 class ExperimentStartView(ExperimentActionView):
@@ -159,7 +160,7 @@ class ExperimentResultsView(ExperimentView):
 
     @extend_schema(
         operation_id="experiments_results",
-        responses={200: OpenApiResponse(description="See the README's 'Running an experiment'."), 403: FORBIDDEN, 404: NOT_FOUND},
+        responses={200: OpenApiResponse(description="See the README's 'Running an experiment'."), 401: BAD_TOKEN, 403: FORBIDDEN, 404: NOT_FOUND},
     )
     def get(self, request: Request, key: str) -> Response:
         return Response(experiment_results(experiment=_experiment(key)))
@@ -169,6 +170,7 @@ class ImpressionCreateView(APIView):
     """Record the recommendation lists the current visitor actually saw."""
 
     authentication_classes = EVENTS_AUTHENTICATION
+    throttle_scope = "events"  # the storefront's other event stream: one budget with /api/interactions/
     parser_classes = [StrictJSONParser]
 
     @extend_schema(
@@ -182,6 +184,7 @@ class ImpressionCreateView(APIView):
         responses={
             201: ImpressionResultSerializer,
             400: openapi_error("A bad impression; for a list `extra.fields` is keyed by item index, then field."),
+            401: BAD_TOKEN,
             403: openapi_error("CSRF token missing (`csrf_failed`)."),
         },
     )

@@ -46,6 +46,7 @@ BAD_PARAMETER = openapi_error("A bad parameter (k, exclude, ...); `extra.fields`
 BAD_TOKEN = openapi_error("The `Authorization: Token ...` header names no valid token (`authentication_failed`).")
 PRODUCT_PATH = OpenApiParameter("product_id", str, OpenApiParameter.PATH, description="The store's id, e.g. P001.")
 UNKNOWN_PRODUCT = openapi_error("The store has no product with this id (`product_not_found`).")
+VARIANT_NOT_ALLOWED = openapi_error("`variant` was given by a caller who is neither an API-token client nor staff (`variant_not_allowed`).")
 
 
 def query_params(serializer_class, request: Request) -> dict:
@@ -172,7 +173,7 @@ PRODUCT_LIST_RESPONSES = {
     200: RecommendationListSerializer,
     400: BAD_PARAMETER,
     401: BAD_TOKEN,
-    403: openapi_error("`variant` was given by a caller who is neither an API-token client nor staff (`variant_not_allowed`)."),
+    403: VARIANT_NOT_ALLOWED,
     404: UNKNOWN_PRODUCT,
 }
 
@@ -287,7 +288,8 @@ class TrendingView(RecommendationView):
         operation_id="recommendations_trending",
         parameters=[TrendingListQuerySerializer],
         responses={200: RecommendationListSerializer, 400: openapi_error("A bad parameter, or an unknown category "
-                                                                 "(`unknown_category`)."), 401: BAD_TOKEN},
+                                                                 "(`unknown_category`)."), 401: BAD_TOKEN,
+                   403: VARIANT_NOT_ALLOWED},
     )  # fmt: skip
     def get(self, request: Request) -> Response:
         query = query_params(TrendingListQuerySerializer, request)

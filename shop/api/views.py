@@ -40,6 +40,7 @@ class ProductListView(generics.ListAPIView):
     """List active products: filtered, searched, ordered and paginated."""
 
     authentication_classes = CATALOG_AUTHENTICATION
+    throttle_scope = "search"  # counts only requests that carry ?search=
     serializer_class = ProductSerializer
     pagination_class = ProductPagination
     filter_backends: list = []  # filtering, search and ordering live in shop.selectors.product_list
@@ -97,6 +98,7 @@ class InteractionCreateView(APIView):
     """Record storefront events for the current visitor or, for API-token clients and staff, any customer."""
 
     authentication_classes = EVENTS_AUTHENTICATION
+    throttle_scope = "events"
     parser_classes = [StrictJSONParser]
 
     @extend_schema(
@@ -155,6 +157,7 @@ class CheckoutView(APIView):
     """Place an order for the current visitor from their cart, recording one purchase per line."""
 
     authentication_classes = EVENTS_AUTHENTICATION
+    throttle_scope = "checkout"
     parser_classes = [StrictJSONParser]
 
     @extend_schema(

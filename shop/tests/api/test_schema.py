@@ -19,8 +19,8 @@ def test_schema_documents_the_error_responses(api_client):
 
     products = schema["paths"]["/api/products/"]["get"]["responses"]
     interactions = schema["paths"]["/api/interactions/"]["post"]["responses"]
-    assert set(products) == {"200", "400", "401", "404"}
-    assert set(interactions) == {"201", "400", "401", "403", "413"}
+    assert set(products) == {"200", "400", "401", "404", "414", "429", "431"}
+    assert set(interactions) == {"201", "400", "401", "403", "413", "414", "429", "431"}
     error = {"$ref": "#/components/schemas/Error"}
     assert products["400"]["content"]["application/json"]["schema"] == error
     assert schema["paths"]["/api/products/{product_id}/"]["get"]["responses"]["404"]["content"]["application/json"]["schema"] == error
