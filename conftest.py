@@ -74,3 +74,55 @@ def staff_client(db):
     client = APIClient()
     client.force_login(UserFactory(username="staffer", staff=True))
     return client
+
+
+@pytest.fixture(autouse=True)
+def fresh_catalog_version():
+    """Each test starts at a catalogue version of its own: a rolled-back test's rows leave cached pages behind."""
+    from shop.catalog_cache import catalog_cache_reset, catalog_version_bump
+
+    catalog_cache_reset()
+    catalog_version_bump()
+
+
+@pytest.fixture(autouse=True)
+def closed_cache_breakers():
+    """Every test starts with the cache circuit breakers closed: an outage a test made ends with it."""
+    from core.cache import breakers_reset
+
+    breakers_reset()
+    yield
+    breakers_reset()
+
+
+@pytest.fixture
+def redis_server():
+    """A redis-server this test starts on a free port and stops (tests.fault_servers.RedisServer)."""
+    from tests.fault_servers import RedisServer
+
+    server = RedisServer.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def own_redis(settings, redis_server):
+    """The cache pointed at this test's own redis-server; yields the server's process, to stop or SIGSTOP."""
+    import uuid
+
+    from config.settings import redis_cache
+
+    settings.CACHES = {
+        "default": {**redis_cache(redis_server.url(0), socket_timeout=0.25), "KEY_PREFIX": f"t{uuid.uuid4().hex[:6]}"}
+    }
+    return redis_server.process
+
+
+@pytest.fixture
+def silent_listener():
+    """A loopback port that accepts connections and never answers (tests.fault_servers.SilentListener)."""
+    from tests.fault_servers import SilentListener
+
+    listener = SilentListener().start()
+    yield listener
+    listener.stop()

@@ -3,12 +3,12 @@ import uuid
 from django.contrib import admin, messages
 from django.contrib.auth import get_permission_codename
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from core.broker import BrokerUnavailable, task_enqueue
 from recommendations.models import ModelVersion, RecommenderSettings
 from recommendations.services import ModelNotActivatable, model_activate, training_runs_reap_stale
 
@@ -86,7 +86,8 @@ class ModelVersionAdmin(admin.ModelAdmin):
         return [retrain, *super().get_urls()]
 
     def retrain_view(self, request):
-        """Enqueue a training run (POST only); refused with a message while another run is in progress.
+        """Enqueue a training run (POST only); refused with a message while another run is in progress
+        or when the broker does not take the task (within its timeout, not a 500 or a hang).
 
         Needs the change permission (403 without it): view-only staff may look at runs, not start one.
         """
@@ -102,7 +103,14 @@ class ModelVersionAdmin(admin.ModelAdmin):
         if running is not None:
             self.message_user(request, f"Not started: {running} is still training.", messages.WARNING)
             return HttpResponseRedirect(changelist)
-        transaction.on_commit(lambda: train_models.apply_async(kwargs={"trigger": "admin"}, task_id=f"admin-{uuid.uuid4()}"))
+        # Queued now rather than on commit: the view writes nothing the task reads, and whether the
+        # broker took the task is for the person who pressed the button to hear.
+        try:
+            task_enqueue(train_models, kwargs={"trigger": "admin"}, task_id=f"admin-{uuid.uuid4()}")
+        except BrokerUnavailable as exc:
+            message = f"Not started: {exc} No training run was created; try again once the broker is back."
+            self.message_user(request, message, messages.ERROR)
+            return HttpResponseRedirect(changelist)
         self.message_user(request, "Retraining requested; the new version appears below when it is done.", messages.SUCCESS)
         return HttpResponseRedirect(changelist)
 

@@ -16,6 +16,7 @@ from django.db import connection
 from django.utils import timezone
 from rest_framework import serializers
 
+from core.broker import BrokerUnavailable, broker_ping
 from recommendations.models import ModelVersion
 from recommendations.serving import active_model_holder
 
@@ -87,21 +88,15 @@ def cache_health() -> ComponentHealth:
 
 
 def broker_health() -> ComponentHealth:
-    url = getattr(settings, "CELERY_BROKER_URL", "")
-    if not url:
+    """Connect once, waiting at most BROKER_TIMEOUT_SECONDS per socket call: a hung broker must not hang the probe."""
+    if not getattr(settings, "CELERY_BROKER_URL", ""):
         return ComponentHealth(NOT_CONFIGURED)
-    from kombu import Connection
-
-    timeout = BROKER_TIMEOUT_SECONDS
-    broker = Connection(
-        url, connect_timeout=timeout, transport_options={"socket_timeout": timeout, "socket_connect_timeout": timeout}
-    )
     try:
-        broker.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=2 * timeout)
+        broker_ping(timeout=BROKER_TIMEOUT_SECONDS)
+    except BrokerUnavailable as exc:
+        return ComponentHealth(UNAVAILABLE, type(exc.error).__name__)
     except Exception as exc:
         return ComponentHealth(UNAVAILABLE, type(exc).__name__)
-    finally:
-        broker.release()
     return ComponentHealth(OK)
 
 

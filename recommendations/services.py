@@ -1,9 +1,11 @@
 """Training runs and the model registry: train, validate, store, activate, roll back."""
 
+import contextvars
 import logging
 import tempfile
 import threading
 import traceback
+import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -13,15 +15,18 @@ from django.core.files import File
 from django.db import IntegrityError, connections, transaction
 from django.utils import timezone
 
+from core.logs import log_context
 from recommendations.models import ModelVersion, RecommenderSettings
 
 logger = logging.getLogger(__name__)
 
-# A run that has not reported progress for this long is taken as dead (its worker was killed).
-STALE_TRAINING_AFTER = timedelta(hours=2)
 # A running run writes its heartbeat this often from a thread of its own, so one long step
 # (a large EASE fit, reading ten million events) is not taken for a dead worker.
 TRAINING_HEARTBEAT_EVERY = timedelta(minutes=1)
+# A run whose heartbeat has been silent this long (ten beats missed) is taken as dead: its worker
+# was killed. Kept short, since a killed worker's message comes back only after the broker's
+# visibility timeout (hours), and until its run is reaped no other run may start.
+STALE_TRAINING_AFTER = timedelta(minutes=10)
 
 StepCallback = Callable[[str, float], None]
 
@@ -64,7 +69,10 @@ def training_runs_reap_stale(*, now=None) -> int:
     ).update(
         status=ModelVersion.Status.FAILED,
         finished_at=now,
-        error="Interrupted: no progress reported for over two hours (the worker was probably stopped).",
+        error=(
+            f"Interrupted: no progress reported for over {STALE_TRAINING_AFTER.total_seconds():g} s "
+            "(the worker was probably stopped)."
+        ),
     )
 
 
@@ -93,8 +101,36 @@ def training_run_fail(*, version: ModelVersion, error: str) -> ModelVersion:
     return version
 
 
+def model_artifact_problem(*, version: ModelVersion) -> str:
+    """Return why the version's stored artifact could not serve (missing, truncated, corrupt), or "".
+
+    Reads the file once through its checksums (a zip's CRC per array) without building the model,
+    so activating costs one pass over the file, not a second copy of the model in memory.
+    """
+    try:
+        with version.artifact.open("rb") as handle, zipfile.ZipFile(handle) as archive:
+            corrupt_member = archive.testzip()
+            members = archive.namelist()
+    except Exception as exc:  # a missing file, a truncated archive, a bad block: all mean it cannot be read
+        return f"{type(exc).__name__}: {exc}"
+    if corrupt_member is not None:
+        return f"{corrupt_member} fails its checksum"
+    if "bundle.npy" not in members:
+        return "not a model bundle (no bundle header)"
+    return ""
+
+
 def model_activate(*, version: ModelVersion) -> ModelVersion:
-    """Make this version the one that serves, retiring the previous one, in one transaction."""
+    """Make this version the one that serves, retiring the previous one, in one transaction.
+
+    A version whose artifact cannot be read is refused, so the model serving now keeps serving.
+    """
+    current = ModelVersion.objects.get(pk=version.pk)
+    if current.status != ModelVersion.Status.ACTIVE and current.can_be_activated:
+        if problem := model_artifact_problem(version=current):
+            raise ModelNotActivatable(
+                f"{current} cannot be activated: its artifact {current.artifact.name} is unreadable ({problem})."
+            )
     with transaction.atomic():
         version = ModelVersion.objects.select_for_update().get(pk=version.pk)
         if version.status == ModelVersion.Status.ACTIVE:
@@ -117,8 +153,13 @@ def model_train(*, run_key: str, trigger: str = ModelVersion.Trigger.TASK, on_st
     Idempotent per run_key: a redelivered task finds its run. A run found still
     "training" under its own key was interrupted (the worker died mid-run); it is
     recorded as failed rather than retried, so a run that kills its worker cannot loop.
-    Whatever fails, the active model stays as it was.
+    Whatever fails, the active model stays as it was. Every line logged meanwhile names the run_key.
     """
+    with log_context(run_key=run_key):
+        return _model_train(run_key=run_key, trigger=trigger, on_step=on_step)
+
+
+def _model_train(*, run_key: str, trigger: str, on_step: StepCallback | None) -> ModelVersion:
     existing = ModelVersion.objects.filter(run_key=run_key).first()
     if existing is not None:
         if existing.status == ModelVersion.Status.TRAINING:
@@ -164,7 +205,8 @@ def _heartbeat_while_running(version: ModelVersion) -> Iterator[None]:
         finally:
             connections.close_all()  # this thread's own connections
 
-    thread = threading.Thread(target=beat, name=f"training-heartbeat-{version.pk}", daemon=True)
+    # In a copy of this context, so that what the thread logs names the run too.
+    thread = threading.Thread(target=contextvars.copy_context().run, args=(beat,), name=f"training-heartbeat-{version.pk}", daemon=True)
     thread.start()
     try:
         yield

@@ -16,10 +16,14 @@ class Command(BaseCommand):
 
     def handle(self, *args, run_async: bool, **options):
         if run_async:
+            from core.broker import BrokerUnavailable, task_enqueue
             from recommendations.tasks import train_models
 
-            result = train_models.apply_async(kwargs={"trigger": "command"}, task_id=f"command-{uuid.uuid4()}")
-            self.stdout.write(f"Enqueued training task {result.id}.")
+            try:
+                task_id = task_enqueue(train_models, kwargs={"trigger": "command"}, task_id=f"command-{uuid.uuid4()}")
+            except BrokerUnavailable as exc:
+                raise CommandError(f"Not enqueued: {exc} Start the broker, or train inline without --async.") from None
+            self.stdout.write(f"Enqueued training task {task_id}.")
             return
 
         def show_step(name: str, seconds: float) -> None:

@@ -46,11 +46,10 @@ def test_retrain_needs_a_post(staff_client, small_store, celery_eager, django_ca
     assert list(get_messages(response.wsgi_request)) == []
     assert ModelVersion.objects.count() == 0
 
-    with django_capture_on_commit_callbacks(execute=True) as on_post:
+    with django_capture_on_commit_callbacks(execute=True):
         response = staff_client.post(retrain)
 
     assert (response.status_code, response.url) == (302, changelist)
-    assert len(on_post) == 1  # one training run queued, when the request's transaction commits
     assert [str(message) for message in get_messages(response.wsgi_request)] == [
         "Retraining requested; the new version appears below when it is done."
     ]
@@ -157,8 +156,7 @@ def test_staff_with_change_permission_can_activate_and_retrain(
     second.refresh_from_db()
     assert (first.status, second.status) == ("active", "retired")
 
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+    with django_capture_on_commit_callbacks(execute=True):
         response = client.post(reverse("admin:recommendations_modelversion_retrain"))
     assert (response.status_code, response.url) == (302, changelist)
-    assert len(callbacks) == 1
     assert ModelVersion.objects.filter(trigger="admin", status="active").count() == 1

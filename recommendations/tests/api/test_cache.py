@@ -2,17 +2,11 @@
 
 import json
 import os
-import shutil
 import signal
-import socket
-import subprocess
-import time
-import uuid
 
 import pytest
 from django.core.cache import cache
 
-from config.settings import redis_cache
 from recommendations import serving
 from recommendations.models import ModelVersion
 from recommendations.selectors import recommendations_similar
@@ -138,44 +132,6 @@ def test_redis_holds_lists_as_json(active_model, api_client):
     assert stored["model_version"] == active_model.pk
     assert [item["product_id"] for item in stored["results"]] == result_ids(api_client.get("/api/recommendations/similar/CAM0/", {"k": 2}))
     assert 0 < redis.ttl(key) <= 300
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture
-def own_redis(settings):
-    """A redis-server this test starts on a free port and stops; the cache points at it."""
-    if shutil.which("redis-server") is None:
-        pytest.fail("redis-server is not on PATH")
-    port = free_port()
-    process = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as probe:
-                probe.sendall(b"PING\r\n")
-                if probe.recv(16).startswith(b"+PONG"):
-                    break
-        except OSError:
-            pass
-        if time.monotonic() > deadline or process.poll() is not None:
-            process.kill()
-            pytest.fail("the test's redis-server did not start")
-        time.sleep(0.05)
-    settings.CACHES = {"default": {**redis_cache(f"redis://127.0.0.1:{port}/0", socket_timeout=0.25), "KEY_PREFIX": f"t{uuid.uuid4().hex[:6]}"}}
-    yield process
-    if process.poll() is None:
-        os.kill(process.pid, signal.SIGCONT)
-        process.terminate()
-    process.wait(timeout=10)
 
 
 @pytest.mark.services

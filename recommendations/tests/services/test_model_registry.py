@@ -1,5 +1,7 @@
+import io
 from datetime import timedelta
 
+import numpy as np
 import pytest
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
@@ -19,8 +21,11 @@ pytestmark = pytest.mark.django_db
 
 
 def stored_version(run_key: str, status=ModelVersion.Status.READY) -> ModelVersion:
+    """A version whose artifact is a readable bundle archive (its arrays are not read here)."""
     version = ModelVersion.objects.create(run_key=run_key, status=status)
-    version.artifact.save(f"{run_key}.npz", ContentFile(b"not read here"), save=True)
+    archive = io.BytesIO()
+    np.savez(archive, bundle=np.array(["{}"]))
+    version.artifact.save(f"{run_key}.npz", ContentFile(archive.getvalue()), save=True)
     return version
 
 
@@ -79,6 +84,15 @@ def test_a_stale_run_is_reaped_and_frees_the_slot():
     stale.refresh_from_db()
     assert stale.status == "failed" and stale.error.startswith("Interrupted")
     assert training_run_start(run_key="next", trigger="task").status == "training"
+
+
+def test_a_run_silent_for_ten_minutes_is_reaped_and_one_that_beat_recently_is_not():
+    running = training_run_start(run_key="silent", trigger="task")
+    beat = ModelVersion.objects.get(pk=running.pk).heartbeat_at
+
+    assert training_runs_reap_stale(now=beat + timedelta(minutes=9)) == 0  # nine missed beats: still trusted
+    assert training_runs_reap_stale(now=beat + timedelta(minutes=10, seconds=1)) == 1  # not two hours
+    assert ModelVersion.objects.get(pk=running.pk).status == "failed"
 
 
 def test_a_redelivered_task_records_its_interrupted_run_as_failed_and_keeps_the_active_model():
