@@ -1,10 +1,11 @@
-"""Load benchmark of the recommendation API: gunicorn on loopback, latency percentiles and throughput.
+"""Load benchmark of the recommendation and catalog APIs: gunicorn on loopback, latency percentiles and throughput.
 
     export DATABASE_URL=postgres://postgres@127.0.0.1:5432/storefront REDIS_URL=redis://127.0.0.1:6379/0
-    .venv/bin/python manage.py migrate
+    export DJANGO_SECRET_KEY_FILE=.secret_key          # gunicorn runs with DEBUG off
+    .venv/bin/python manage.py migrate && .venv/bin/python manage.py collectstatic --noinput
     .venv/bin/python manage.py generate_demo_data      # the demo store: 5,000 products, 2,000 customers
     .venv/bin/python manage.py retrain                 # an active model
-    .venv/bin/python bench/load.py [--requests 2000] [--concurrency 8] [--workers 4] [--threads 2] [--experiment]
+    .venv/bin/python bench/load.py [--requests 2000] [--concurrency 8] [--workers 4] [--threads 2] [--experiment] [--catalog]
 
 It needs the store and an active model in the database DATABASE_URL names (it says so and
 stops when they are missing), and Redis (REDIS_URL) for figures that mean anything: without
@@ -29,6 +30,16 @@ holding keep-alive connections (http.client):
   share of the hot path: the running experiment (per-process), the visitor's stored variant
   (per-process LRU, else Redis) and the variant's cache key. Reported next to ``for-you cached``
   as the experiment's overhead; the goal is within 10 % of its server CPU per request.
+- ``catalog`` (with ``--catalog``): the catalog requests every shopper makes, in turn: the
+  storefront's first page (``ordering=popularity&page=1&page_size=24``, as the storefront asks
+  for it), a category page whose category has sub-categories, each other sort order, page 2,
+  a product's page (100 products), a search (10 words) and the category list; about 120
+  distinct URLs, each asked beforehand as the cached lists are. The demo store's categories
+  are flat, so the run files four of them under a parent category (``bench-load-group``) for
+  its duration and puts them back afterwards. Reported side by side with the cached
+  recommendation lists; the goal is at least a cached for-you list's throughput.
+- ``catalog uncached`` (with ``--catalog``): product list pages no request asked before (every
+  sort order's later pages, every category's pages), so each one is read from the database.
 
 Customers are returning storefront visitors: each request carries a signed visitor cookie
 naming a demo customer, as the browser of that customer would. Latency is measured by the
@@ -43,7 +54,8 @@ the round with the median throughput is reported for each.
 
 Targets (issue 4): cached similar and for-you p99 <= 15 ms and >= 60 % of the trivial
 endpoint's throughput; uncached for-you p99 <= 50 ms; with ``--experiment``, the in-experiment
-list's server CPU per request within 10 % of the plain one's. Exit status 1 when one is missed.
+list's server CPU per request within 10 % of the plain one's; with ``--catalog`` (issue 13),
+the catalog mix's throughput at least the cached for-you list's. Exit status 1 when one is missed.
 """
 
 from __future__ import annotations
@@ -77,6 +89,14 @@ WARM_SET = 100
 EXPERIMENT_KEY = "bench-load-experiment"
 EXPERIMENT_PLACEMENT = "cart_for_you"  # the same for-you list as the home page's, where nothing else runs
 IN_EXPERIMENT = "for-you cached, in experiment"
+CATALOG = "catalog"
+CATALOG_UNCACHED = "catalog uncached"
+CATALOG_GROUP_SLUG = "bench-load-group"
+CATALOG_GROUP_CHILDREN = 4
+CATALOG_VISITORS = 200
+CATALOG_PAGE = "page_size=24"  # the storefront always names its page size
+CATALOG_SORTS = ["newest", "price", "-price", "title"]  # the storefront's other sort orders (its default is popularity)
+CATALOG_SEARCHES = ["laptop", "wireless", "coffee", "black", "steel", "travel", "usb-c", "cotton", "pro", "camera"]
 
 
 @dataclass
@@ -334,7 +354,95 @@ def bench_experiment_remove() -> None:
         experiment.delete()
 
 
-def scenarios(requests: int, seed: int, *, experiment: bool = False) -> tuple[list[Scenario], dict[str, list[tuple[str, str]]]]:
+def bench_catalog_group_start() -> str:
+    """File the largest top-level categories without sub-categories under a parent for the run; return its slug."""
+    from django.db.models import Count
+
+    from shop.models import Category
+
+    bench_catalog_group_remove()
+    existing = Category.objects.filter(parent__isnull=False).values_list("parent__slug", flat=True).first()
+    if existing is not None:
+        return existing  # the store has a hierarchy of its own
+    children = list(
+        Category.objects.filter(parent__isnull=True, children__isnull=True)
+        .annotate(product_total=Count("products"))
+        .order_by("-product_total", "slug")[:CATALOG_GROUP_CHILDREN]
+    )
+    parent = Category.objects.create(name="Bench load group", slug=CATALOG_GROUP_SLUG)
+    for child in children:
+        child.parent = parent
+        child.save(update_fields=["parent"])
+    return parent.slug
+
+
+def bench_catalog_group_remove() -> None:
+    """Put the categories the run grouped back at the top level and delete its parent category."""
+    from shop.models import Category
+
+    for parent in Category.objects.filter(slug=CATALOG_GROUP_SLUG):
+        for child in parent.children.all():
+            child.parent = None
+            child.save(update_fields=["parent"])
+        parent.delete()
+
+
+def catalog_requests(
+    requests: int, rng: random.Random, group_slug: str
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]], list[tuple[str, str]]]:
+    """Return (the mix's distinct requests, the common catalog mix, ``requests`` list pages nobody asked for before).
+
+    The requests come from CATALOG_VISITORS returning visitors in turn, so that no one of them
+    searches faster than the search rate limit allows a shopper.
+    """
+    from django.db.models import Count, Q
+
+    from shop.models import Category, Product
+
+    base = "/api/products/"
+    products = list(Product.objects.active().order_by("product_id").values_list("product_id", flat=True))
+    rng.shuffle(products)
+    counts = dict(
+        Category.objects.annotate(n=Count("products", filter=Q(products__is_active=True))).values_list("slug", "n")
+    )
+    leaves = sorted(slug for slug in counts if slug != group_slug)
+    kinds = [
+        [f"{base}?ordering=popularity&page=1&{CATALOG_PAGE}"],
+        [f"{base}?category={slug}&ordering=popularity&page=1&{CATALOG_PAGE}" for slug in [group_slug] + leaves[:4]],
+        [f"{base}?ordering={sort}&page=1&{CATALOG_PAGE}" for sort in CATALOG_SORTS],
+        [f"{base}?ordering=popularity&page=2&{CATALOG_PAGE}"],
+        [f"{base}{product_id}/" for product_id in products[:WARM_SET]],
+        [f"{base}?search={word}&ordering=popularity&page=1&{CATALOG_PAGE}" for word in CATALOG_SEARCHES],
+        ["/api/categories/"],
+    ]
+    cookies = [visitor_cookie(f"v-load-catalog-{n:03d}") for n in range(CATALOG_VISITORS)]
+    mix = [(kinds[n % len(kinds)][(n // len(kinds)) % len(kinds[n % len(kinds)])], cookies[n % len(cookies)]) for n in range(requests)]
+    pages = -(-len(products) // 24)
+    fresh = [
+        f"{base}?ordering={sort}&page={page}&{CATALOG_PAGE}"
+        for sort in ["popularity", *CATALOG_SORTS, "-title"]
+        for page in range(3, pages + 1)
+    ]
+    fresh += [
+        f"{base}?category={slug}&ordering={sort}&page={page}&{CATALOG_PAGE}"
+        for slug in leaves
+        for sort in ["popularity", *CATALOG_SORTS, "-title"]
+        for page in range(2, -(-counts[slug] // 24) + 1)
+    ]
+    rng.shuffle(fresh)
+    if len(fresh) < requests:
+        print(f"note: {CATALOG_UNCACHED} is capped by the store: {len(fresh)} distinct pages", file=sys.stderr)
+    distinct = list(dict.fromkeys(path for path, _ in mix))
+    return (
+        [(path, cookies[n % len(cookies)]) for n, path in enumerate(distinct)],
+        mix,
+        [(path, cookies[n % len(cookies)]) for n, path in enumerate(fresh[:requests])],
+    )
+
+
+def scenarios(
+    requests: int, seed: int, *, experiment: bool = False, catalog_group: str | None = None
+) -> tuple[list[Scenario], dict[str, list[tuple[str, str]]]]:
     """Build the scenarios and the warm-up requests for the cached ones."""
     from shop.models import Customer, Product
 
@@ -382,6 +490,10 @@ def scenarios(requests: int, seed: int, *, experiment: bool = False) -> tuple[li
         # passes put the stored variant in (nearly) every worker's LRU, as steady traffic would.
         built.append(Scenario(IN_EXPERIMENT, [for_you_in_experiment(warm_customers[n % len(warm_customers)]) for n in range(requests)], "cache"))
         warm[IN_EXPERIMENT] = [for_you_in_experiment(c) for c in warm_customers] * 4
+    if catalog_group is not None:
+        distinct, mix, fresh = catalog_requests(requests, rng, catalog_group)
+        built += [Scenario(CATALOG, mix, None), Scenario(CATALOG_UNCACHED, fresh, None)]
+        warm[CATALOG] = distinct
     return built, warm
 
 
@@ -394,13 +506,17 @@ def start_gunicorn(port: int, *, workers: int, threads: int) -> subprocess.Popen
         "--workers", str(workers),
         "--threads", str(threads),
         "--keep-alive", "30",
+        "--max-requests", "0",  # gunicorn.conf.py recycles workers: a fresh one would reload the model mid-run
         "--log-level", "warning",
     ]  # fmt: skip
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DJANGO_DEBUG": "0", "LOG_LEVEL": "WARNING"}
+    env = {
+        **os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", "DJANGO_DEBUG": "0", "LOG_LEVEL": "WARNING",
+        "REQUEST_LOG_LEVEL": "WARNING",  # no line per request: the run measures serving, not logging
+    }  # fmt: skip
     return subprocess.Popen(command, cwd=ROOT, env=env)
 
 
-REPEATED_SCENARIOS = {"trivial (/health)", "similar cached", "for-you cached", IN_EXPERIMENT}
+REPEATED_SCENARIOS = {"trivial (/health)", "similar cached", "for-you cached", IN_EXPERIMENT, CATALOG}
 
 
 def median_round(runs: list[Result]) -> Result:
@@ -445,9 +561,25 @@ def verdicts(results: dict[str, Result]) -> list[tuple[str, bool]]:
             f"(<= {TARGET_EXPERIMENT_OVERHEAD:+.0%})",
             overhead["server_cpu"] <= TARGET_EXPERIMENT_OVERHEAD,
         ))  # fmt: skip
+    if CATALOG in results:
+        catalog, cached_list = results[CATALOG], results["for-you cached"]
+        checks.append((
+            f"{CATALOG}: {catalog.requests_per_second:,.0f} req/s >= for-you cached {cached_list.requests_per_second:,.0f} req/s",
+            catalog.requests_per_second >= cached_list.requests_per_second,
+        ))  # fmt: skip
     for r in results.values():
         checks.append((f"{r.name}: every response 200 with the expected source", r.errors == 0 and r.wrong_source == 0))
     return checks
+
+
+def side_by_side(results: dict[str, Result]) -> str:
+    """The catalog's figures next to the cached recommendation lists' (with --catalog)."""
+    names = [CATALOG, "similar cached", "for-you cached", CATALOG_UNCACHED]
+    return "catalog vs cached recommendation lists: " + "; ".join(
+        f"{name} {r.requests_per_second:,.0f} req/s, p50 {r.p50_ms:.1f} ms, p99 {r.p99_ms:.1f} ms"
+        for name in names
+        if (r := results.get(name)) is not None
+    )
 
 
 def experiment_overhead(results: dict[str, Result]) -> dict[str, float] | None:
@@ -479,12 +611,17 @@ def main() -> int:
         "--experiment", action="store_true",
         help=f"also measure the cached for-you list inside a running experiment ({EXPERIMENT_PLACEMENT}; removed afterwards)",
     )  # fmt: skip
+    parser.add_argument(
+        "--catalog", action="store_true",
+        help="also measure the catalog's common requests, cached and not, beside the recommendation lists",
+    )  # fmt: skip
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
     args = parser.parse_args()
 
     summary = store_summary()
     load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    built, warm = scenarios(args.requests, args.seed, experiment=args.experiment)
+    catalog_group = bench_catalog_group_start() if args.catalog else None
+    built, warm = scenarios(args.requests, args.seed, experiment=args.experiment, catalog_group=catalog_group)
     recommendation_cache_clear()
     if args.experiment:
         bench_experiment_start()
@@ -513,6 +650,8 @@ def main() -> int:
         server.wait(timeout=30)
         if args.experiment:
             bench_experiment_remove()
+        if args.catalog:
+            bench_catalog_group_remove()
 
     print(f"load average before {load_before}, after {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(
@@ -530,6 +669,8 @@ def main() -> int:
             f"p50 {overhead['p50']:+.1%}, p99 {overhead['p99']:+.1%}, req/s {overhead['requests_per_second']:+.1%}, "
             f"server CPU/req {overhead['server_cpu']:+.1%}"
         )
+    if args.catalog:
+        print(side_by_side(results))
     checks = verdicts(results)
     for text, passed in checks:
         print(f"{'PASS' if passed else 'FAIL'}  {text}")

@@ -7,14 +7,43 @@ from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Lower
 
 currency_code_validator = RegexValidator(r"^[A-Z]{3}$", "Use a three-letter ISO 4217 code such as USD.")
+
+
+class CatalogQuerySet(models.QuerySet):
+    """A queryset whose bulk writes (``update``, ``bulk_create``, so also ``bulk_update``) bump the catalogue version.
+
+    Saves and deletes bump it through signal receivers (``shop.receivers``); bulk writes send no
+    signals, and the CSV import, admin actions and checkout's stock decrement all write in bulk.
+    """
+
+    def update(self, **kwargs):
+        rows = super().update(**kwargs)
+        if rows:
+            _catalog_changed(using=self.db)
+        return rows
+
+    def bulk_create(self, objs, *args, **kwargs):
+        created = super().bulk_create(objs, *args, **kwargs)
+        if created:
+            _catalog_changed(using=self.db)
+        return created
+
+
+def _catalog_changed(*, using: str) -> None:
+    from shop.catalog_cache import catalog_changed  # it imports shop.activity, which imports this module
+
+    catalog_changed(using=using)
 
 
 class Category(models.Model):
     name = models.CharField(max_length=120, unique=True)
     slug = models.SlugField(max_length=140, unique=True)
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
+
+    objects = CatalogQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]
@@ -24,7 +53,7 @@ class Category(models.Model):
         return self.name
 
 
-class ProductQuerySet(models.QuerySet):
+class ProductQuerySet(CatalogQuerySet):
     def active(self):
         return self.filter(is_active=True)
 
@@ -64,7 +93,16 @@ class Product(models.Model):
             models.CheckConstraint(condition=Q(price__gte=0), name="product_price_non_negative"),
             models.CheckConstraint(condition=Q(stock__isnull=True) | Q(stock__gte=0), name="product_stock_non_negative"),
         ]
-        indexes = [models.Index(fields=["category", "is_active"], name="product_category_active")]
+        indexes = [
+            models.Index(fields=["category", "is_active"], name="product_category_active"),
+            # Price and title orders (shop.selectors.PRODUCT_ORDERINGS) over active products, in the whole
+            # store and in one category: a page is read in index order instead of sorting every match.
+            # Newest has the created_at index; popularity is computed per product and cached per page.
+            models.Index(fields=["price", "product_id"], condition=Q(is_active=True), name="product_active_price"),
+            models.Index(Lower("title"), "product_id", condition=Q(is_active=True), name="product_active_title"),
+            models.Index(fields=["category", "price", "product_id"], condition=Q(is_active=True), name="product_cat_active_price"),
+            models.Index("category", Lower("title"), "product_id", condition=Q(is_active=True), name="product_cat_active_title"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.product_id} {self.title}"

@@ -1,10 +1,14 @@
 """Page-numbered lists whose bad page parameters answer in the API's error shape."""
 
+from collections.abc import Callable
+
 from django.core.paginator import EmptyPage
+from django.http import HttpResponse
 from rest_framework.pagination import PageNumberPagination
-from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from config.api_errors import ApiError
+from shop.api.rendering import json_text, json_text_response
 
 
 class ProductPagination(PageNumberPagination):
@@ -13,6 +17,8 @@ class ProductPagination(PageNumberPagination):
     page_size = 24
     page_size_query_param = "page_size"
     max_page_size = 100
+    # How to count the whole list, e.g. from a cache; None counts it in the database.
+    count_source: Callable[[], int] | None = None
 
     def get_page_size(self, request) -> int:
         raw = request.query_params.get(self.page_size_query_param)
@@ -31,6 +37,8 @@ class ProductPagination(PageNumberPagination):
     def paginate_queryset(self, queryset, request, view=None):
         self.request = request
         paginator = self.django_paginator_class(queryset, self.get_page_size(request))
+        if self.count_source is not None:
+            paginator.count = self.count_source()
         number = self.get_page_number(request, paginator)
         try:
             self.page = paginator.page(number)
@@ -41,19 +49,39 @@ class ProductPagination(PageNumberPagination):
             ) from None
         return list(self.page)
 
-    def get_paginated_response(self, data) -> Response:
+    def get_paginated_response(self, data) -> HttpResponse:
+        return self.response_for(self.page_body(data), request=self.request)
+
+    def page_body(self, data) -> dict:
+        """Return the page without its links, results rendered to JSON text: what a shared cache may keep.
+
+        The links name the request's own host and parameters, so they are added per request.
+        """
         paginator = self.page.paginator
-        return Response(
-            {
-                "count": paginator.count,
-                "page": self.page.number,
-                "page_size": paginator.per_page,
-                "num_pages": paginator.num_pages,
-                "next": self.get_next_link(),
-                "previous": self.get_previous_link(),
-                "results": data,
-            }
+        return {
+            "count": paginator.count,
+            "page": self.page.number,
+            "page_size": paginator.per_page,
+            "num_pages": paginator.num_pages,
+            "results": json_text(data),
+        }
+
+    def response_for(self, body: dict, *, request) -> HttpResponse:
+        """Answer with a page body and the links to the pages before and after it, as seen from this request's URL."""
+        url, number = request.build_absolute_uri(), body["page"]
+        next_link = replace_query_param(url, self.page_query_param, number + 1) if number < body["num_pages"] else None
+        if number <= 1:
+            previous_link = None
+        elif number == 2:
+            previous_link = remove_query_param(url, self.page_query_param)
+        else:
+            previous_link = replace_query_param(url, self.page_query_param, number - 1)
+        text = (
+            f'{{"count":{body["count"]:d},"page":{number:d},"page_size":{body["page_size"]:d},'
+            f'"num_pages":{body["num_pages"]:d},"next":{json_text(next_link)},"previous":{json_text(previous_link)},'
+            f'"results":{body["results"]}}}'
         )
+        return json_text_response(text, request=request)
 
     def get_paginated_response_schema(self, schema: dict) -> dict:
         response = super().get_paginated_response_schema(schema)

@@ -1,8 +1,9 @@
 """Catalog and interactions endpoints: parse, call one selector or service, render."""
 
+from dataclasses import asdict
 from functools import partial
 
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import csrf_exempt, ensure_csrf_cookie
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema
@@ -15,6 +16,7 @@ from config.api_errors import error_body, openapi_error
 from config.parsers import StrictJSONParser
 from shop.api.authentication import CATALOG_AUTHENTICATION, EVENTS_AUTHENTICATION, caller_may_name_customers
 from shop.api.pagination import ProductPagination
+from shop.api.rendering import json_text, json_text_response
 from shop.api.serializers import (
     CategorySerializer,
     CheckoutRequestSerializer,
@@ -26,6 +28,7 @@ from shop.api.serializers import (
     RecordResultSerializer,
     interaction_items_parse,
 )
+from shop.catalog_cache import catalog_cached, catalog_popularity_seconds, catalog_version
 from shop.selectors import ProductFilters, category_list, order_with_lines, product_get, product_list
 from shop.services import customer_for_request, interactions_record, order_place
 
@@ -44,6 +47,11 @@ class ProductListView(generics.ListAPIView):
     serializer_class = ProductSerializer
     pagination_class = ProductPagination
     filter_backends: list = []  # filtering, search and ordering live in shop.selectors.product_list
+    # Every parameter a page depends on: parsing them is a function of their values as sent, so pages are cached
+    # under those values (with the catalogue version); other parameters play no part.
+    cache_parameters = (
+        *ProductListQuerySerializer().fields, ProductPagination.page_query_param, ProductPagination.page_size_query_param
+    )
 
     @extend_schema(
         operation_id="products_list",
@@ -55,13 +63,39 @@ class ProductListView(generics.ListAPIView):
             404: openapi_error("The page is past the last page (`page_out_of_range`)."),
         },
     )
-    def get(self, request: Request, *args, **kwargs) -> Response:
+    def get(self, request: Request, *args, **kwargs) -> HttpResponse:
         return super().get(request, *args, **kwargs)
 
-    def get_queryset(self):
+    def list(self, request: Request, *args, **kwargs) -> HttpResponse:
+        version = catalog_version()
+
+        def page_body() -> dict:
+            filters = self.product_filters()
+            products = product_list(filters=filters)
+            # One count per filter, whatever the order or page.
+            count_params = {**asdict(filters), "ordering": None}
+            self.paginator.count_source = partial(
+                catalog_cached, version=version, kind="product-count", params=count_params, compute=products.count
+            )
+            return self.paginator.page_body(self.get_serializer(self.paginate_queryset(products), many=True).data)
+
+        params = {name: request.query_params[name] for name in self.cache_parameters if name in request.query_params}
+        body = catalog_cached(
+            version=version,
+            kind="product-page",
+            params=params,
+            compute=page_body,
+            timeout=catalog_popularity_seconds() if params.get("ordering") == "popularity" else None,
+        )
+        return self.paginator.response_for(body, request=request)
+
+    def product_filters(self) -> ProductFilters:
         query = ProductListQuerySerializer(data=self.request.query_params)
         query.is_valid(raise_exception=True)
-        return product_list(filters=ProductFilters(**query.validated_data))
+        return ProductFilters(**query.validated_data)
+
+    def get_queryset(self):
+        return product_list(filters=self.product_filters())
 
 
 @method_decorator(ensure_csrf_cookie, name="dispatch")
@@ -79,8 +113,14 @@ class ProductDetailView(APIView):
             404: openapi_error("No active product has this id (`product_not_found`)."),
         },
     )
-    def get(self, request: Request, product_id: str) -> Response:
-        return Response(ProductSerializer(product_get(product_id=product_id)).data)
+    def get(self, request: Request, product_id: str) -> HttpResponse:
+        text = catalog_cached(
+            version=catalog_version(),
+            kind="product",
+            params={"product_id": product_id},
+            compute=lambda: json_text(ProductSerializer(product_get(product_id=product_id)).data),
+        )
+        return json_text_response(text, request=request)
 
 
 @method_decorator(ensure_csrf_cookie, name="dispatch")
@@ -90,8 +130,14 @@ class CategoryListView(APIView):
     authentication_classes = CATALOG_AUTHENTICATION
 
     @extend_schema(operation_id="categories_list", responses={200: CategorySerializer(many=True), 401: BAD_TOKEN})
-    def get(self, request: Request) -> Response:
-        return Response(CategorySerializer(category_list(), many=True).data)
+    def get(self, request: Request) -> HttpResponse:
+        text = catalog_cached(
+            version=catalog_version(),
+            kind="categories",
+            params={},
+            compute=lambda: json_text(CategorySerializer(category_list(), many=True).data),
+        )
+        return json_text_response(text, request=request)
 
 
 class InteractionCreateView(APIView):
