@@ -133,10 +133,15 @@ def _catalog_version_read() -> str | None:
     return stored if isinstance(stored, str) else None
 
 
+# Bump when the shape of a cached value changes, so a release never reads what the previous one cached.
+CATALOG_VALUE_FORMAT = 1
+
+
 def catalog_cache_key(version: str, kind: str, params: dict) -> str:
-    """Return ``catalog:<version>:<kind>:<digest of the params>``; params are plain values (str() for the rest)."""
+    """Return ``catalog:v<format>:<version>:<kind>:<digest of the params>``; params are plain values (str() for the rest)."""
     canonical = json.dumps(params, sort_keys=True, default=str, separators=(",", ":"))
-    return f"catalog:{version}:{kind}:{hashlib.blake2b(canonical.encode(), digest_size=12).hexdigest()}"
+    digest = hashlib.blake2b(canonical.encode(), digest_size=12).hexdigest()
+    return f"catalog:v{CATALOG_VALUE_FORMAT}:{version}:{kind}:{digest}"
 
 
 def catalog_refresh_lock_key(key: str) -> str:

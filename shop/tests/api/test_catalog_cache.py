@@ -375,3 +375,12 @@ def test_a_change_made_while_redis_hangs_shows_once_it_answers_again(
     assert (during.status_code, prices(during)["HOSE"]) == (200, "20.00")
     assert (changed_during.status_code, prices(changed_during)["HOSE"]) == (200, "24.00")
     assert prices(after)["HOSE"] == "24.00"  # the page cached before the outage is not served again
+
+
+def test_a_value_cached_in_another_format_is_never_read(monkeypatch):
+    from shop import catalog_cache
+
+    before = catalog_cache.catalog_cache_key("token", "product-page", {"page": "2"})
+    monkeypatch.setattr(catalog_cache, "CATALOG_VALUE_FORMAT", catalog_cache.CATALOG_VALUE_FORMAT + 1)
+
+    assert catalog_cache.catalog_cache_key("token", "product-page", {"page": "2"}) != before
