@@ -114,6 +114,8 @@ async function journey(browser) {
   const trending = carousel(page, 'Trending now')
   await trending.locator('.product-card').first().waitFor()
   const forYou = carousel(page, 'Recommended for you')
+  // Each carousel loads on its own: counting for-you once trending shows raced its request.
+  await forYou.locator('.product-card').first().waitFor()
   data.home_carousels = {
     trending: await trending.locator('.product-card').count(),
     for_you: await forYou.locator('.product-card').count(),
