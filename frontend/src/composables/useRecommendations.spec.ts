@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from 'vitest'
 import { effectScope, nextTick, ref } from 'vue'
 
 import type { RecommendationList } from '@/api/types'
+import { deferred } from '@/test/deferred'
 
 import { useRecommendations } from './useRecommendations'
 
@@ -15,16 +16,6 @@ function list(requestId: string, ids: string[]): RecommendationList {
     experiment: 'exp-home',
     variant: 'b',
   }
-}
-
-function deferred<T>() {
-  let resolve!: (value: T) => void
-  let reject!: (reason: unknown) => void
-  const promise = new Promise<T>((ok, fail) => {
-    resolve = ok
-    reject = fail
-  })
-  return { promise, resolve, reject }
 }
 
 const flush = () => new Promise((resolve) => setTimeout(resolve, 0))

@@ -2,38 +2,32 @@
  * Load one recommendation list with its loading and error state, reloading when `key` changes.
  *
  * A failed or missing list is an empty one to the page (its carousel hides), never an error
- * screen: recommendations are a bonus on top of the catalog. A response that arrives after a
- * newer request started is ignored, so a fast click through products never shows a stale list.
+ * screen: recommendations are a bonus on top of the catalog. The latest request wins
+ * (`useLatestRequest`), so a fast click through products never shows a stale list.
  */
-import { computed, onScopeDispose, ref, shallowRef, watch, type WatchSource } from 'vue'
+import { computed, shallowRef, watch, type WatchSource } from 'vue'
 
 import type { Attribution, RecommendationList, RecommendedProduct } from '@/api/types'
+import { isAbortError, useLatestRequest } from '@/composables/useLatestRequest'
 
 export type RecommendationLoader = (signal: AbortSignal) => Promise<RecommendationList>
 
 export function useRecommendations(load: RecommendationLoader, key?: WatchSource<unknown>) {
   const list = shallowRef<RecommendationList | null>(null)
-  const loading = ref(false)
   const error = shallowRef<Error | null>(null)
-  let controller: AbortController | null = null
+  const { loading, run } = useLatestRequest()
 
   async function reload(): Promise<void> {
-    controller?.abort()
-    const current = new AbortController()
-    controller = current
-    loading.value = true
     error.value = null
-    try {
-      const result = await load(current.signal)
-      if (controller !== current) return
-      list.value = result && Array.isArray(result.results) ? result : null
-    } catch (caught) {
-      if (controller !== current) return
-      list.value = null
-      if ((caught as Error)?.name !== 'AbortError') error.value = caught as Error
-    } finally {
-      if (controller === current) loading.value = false
-    }
+    await run(load, {
+      onResult: (result) => {
+        list.value = result && Array.isArray(result.results) ? result : null
+      },
+      onError: (caught) => {
+        list.value = null
+        if (!isAbortError(caught)) error.value = caught as Error
+      },
+    })
   }
 
   const items = computed<RecommendedProduct[]>(() => list.value?.results ?? [])
@@ -55,7 +49,6 @@ export function useRecommendations(load: RecommendationLoader, key?: WatchSource
 
   if (key) watch(key, () => void reload(), { immediate: true })
   else void reload()
-  onScopeDispose(() => controller?.abort())
 
   return { list, items, loading, error, reload, attribution }
 }
