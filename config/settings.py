@@ -227,7 +227,7 @@ STORAGES = {
 }
 
 # The storefront SPA (frontend/), built by Vite into frontend/dist with base /static/: its
-# hashed assets are served by whitenoise, its index.html by shop.spa for every storefront route.
+# hashed assets are served by whitenoise, its index.html by core.spa for every storefront route.
 FRONTEND_DIST_DIR = Path(os.environ.get("FRONTEND_DIST_DIR", str(BASE_DIR / "frontend" / "dist")))
 STATICFILES_DIRS = [FRONTEND_DIST_DIR]  # a fresh clone has none until `make run` builds it
 
@@ -252,7 +252,7 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # NUL, lone surrogates and absurd nesting are a 400 parse_error, not a database error or RecursionError.
-    "DEFAULT_PARSER_CLASSES": ["config.parsers.StrictJSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.StrictJSONParser"],
     "DEFAULT_FILTER_BACKENDS": [
         "django_filters.rest_framework.DjangoFilterBackend",
         "rest_framework.filters.SearchFilter",
@@ -260,7 +260,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PAGINATION_CLASS": "shop.api.pagination.ProductPagination",
     "PAGE_SIZE": 24,
-    "EXCEPTION_HANDLER": "config.api_errors.api_exception_handler",
+    "EXCEPTION_HANDLER": "core.api_errors.api_exception_handler",
     # drf-spectacular's AutoSchema, plus the 429 of every rate-limited operation.
     "DEFAULT_SCHEMA_CLASS": "core.schema.ThrottledAutoSchema",
     # Rate limits (core.throttling): a view names its scope with `throttle_scope`; a caller is counted by

@@ -2,7 +2,7 @@ from django.apps import AppConfig
 
 
 class CoreConfig(AppConfig):
-    """Cross-cutting pieces every app relies on: throttling, request logging, cache resilience."""
+    """Cross-cutting pieces every app relies on: API errors, throttling, logs, cache, broker, health probes, the SPA."""
 
     name = "core"
     verbose_name = "Core"

@@ -2,7 +2,7 @@
 
 from drf_spectacular.openapi import AutoSchema
 
-from config.api_errors import openapi_error
+from core.api_errors import openapi_error
 from core.throttling import DESCRIPTIONS, throttle_scope_of
 
 

@@ -21,7 +21,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
-from config.api_errors import ApiError
+from core.api_errors import ApiError
 from experiments import charts
 from experiments.dashboard import (
     NDCG_STRATEGIES,

@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from config.api_errors import ApiError
+from core.api_errors import ApiError
 from experiments.models import Assignment, Experiment, Impression, Variant
 from experiments.serving import QA_REQUEST_PREFIX, experiments_serving_reset
 from shop.models import Customer

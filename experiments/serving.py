@@ -27,7 +27,7 @@ from django.core.cache import cache
 from django.db import DatabaseError, IntegrityError, transaction
 from django.utils import timezone
 
-from config.api_errors import ApiError
+from core.api_errors import ApiError
 from experiments.assignment import enters, variant_index
 from experiments.models import Assignment, Experiment, Variant
 from recommendations import serving as recommendation_serving

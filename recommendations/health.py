@@ -1,39 +1,32 @@
-"""The health report behind ``GET /api/health/``: database, cache, broker, active model.
+"""The health report behind ``GET /api/health/``: database, cache, broker (``core.health``), active model.
 
 Only an unreachable database makes the service unavailable (503): without the cache,
 lists are computed on every request; without the broker, retraining waits; without a
-model, lists fall back to popular products. Those report ``degraded``. Errors are named
-by their class only, so the public report never shows hosts or credentials.
+model, lists fall back to popular products. Those report ``degraded``.
 """
 
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from django.conf import settings
-from django.core.cache import cache
-from django.db import connection
 from django.utils import timezone
 from rest_framework import serializers
 
-from core.broker import BrokerUnavailable, broker_ping
+from core.health import (
+    NOT_CONFIGURED,
+    OK,
+    UNAVAILABLE,
+    ComponentHealth,
+    ComponentHealthSerializer,
+    broker_health,
+    cache_health,
+    database_health,
+)
 from recommendations.models import ModelVersion
 from recommendations.serving import active_model_holder
 
-OK = "ok"
 DEGRADED = "degraded"
-UNAVAILABLE = "unavailable"
-NOT_CONFIGURED = "not_configured"
 MISSING = "missing"
 UNKNOWN = "unknown"
-
-BROKER_TIMEOUT_SECONDS = 1.0
-
-
-@dataclass(frozen=True)
-class ComponentHealth:
-    status: str
-    error: str = ""
 
 
 @dataclass(frozen=True)
@@ -65,41 +58,6 @@ class HealthReport:
         return 503 if self.status == UNAVAILABLE else 200
 
 
-def database_health() -> ComponentHealth:
-    try:
-        connection.ensure_connection()
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-            cursor.fetchone()
-    except Exception as exc:  # any driver error means the same thing here: no database
-        return ComponentHealth(UNAVAILABLE, type(exc).__name__)
-    return ComponentHealth(OK)
-
-
-def cache_health() -> ComponentHealth:
-    """Write and read back a throwaway key (a dead Redis reads back nothing: IGNORE_EXCEPTIONS)."""
-    key, token = "health:probe", uuid.uuid4().hex
-    try:
-        cache.set(key, token, timeout=10)
-        read = cache.get(key)
-    except Exception as exc:
-        return ComponentHealth(UNAVAILABLE, type(exc).__name__)
-    return ComponentHealth(OK) if read == token else ComponentHealth(UNAVAILABLE, "no read-back")
-
-
-def broker_health() -> ComponentHealth:
-    """Connect once, waiting at most BROKER_TIMEOUT_SECONDS per socket call: a hung broker must not hang the probe."""
-    if not getattr(settings, "CELERY_BROKER_URL", ""):
-        return ComponentHealth(NOT_CONFIGURED)
-    try:
-        broker_ping(timeout=BROKER_TIMEOUT_SECONDS)
-    except BrokerUnavailable as exc:
-        return ComponentHealth(UNAVAILABLE, type(exc.error).__name__)
-    except Exception as exc:
-        return ComponentHealth(UNAVAILABLE, type(exc).__name__)
-    return ComponentHealth(OK)
-
-
 def model_health(*, database_up: bool) -> ModelHealth:
     loaded = active_model_holder.model
     loaded_version = loaded.version_id if loaded is not None else None
@@ -128,13 +86,6 @@ def health_report() -> HealthReport:
         broker=broker_health(),
         model=model_health(database_up=database.status == OK),
     )
-
-
-class ComponentHealthSerializer(serializers.Serializer):
-    """One dependency's state."""
-
-    status = serializers.ChoiceField(choices=[OK, UNAVAILABLE, NOT_CONFIGURED])
-    error = serializers.CharField(allow_blank=True, help_text="The error's class name, when not ok.")
 
 
 class ModelHealthSerializer(serializers.Serializer):

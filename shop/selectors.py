@@ -9,7 +9,7 @@ from django.db.models import Case, Count, Expression, IntegerField, Max, OuterRe
 from django.db.models.expressions import OrderBy
 from django.db.models.functions import Coalesce, Lower
 
-from config.api_errors import ApiError
+from core.api_errors import ApiError
 from shop.models import Category, Interaction, Order, Product
 
 # Popularity: interactions in the store's latest 30 days of activity, weighted by kind

@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from config.api_errors import ApiError
+from core.api_errors import ApiError
 from shop.activity import customer_activity_bump_on_commit
 from shop.models import Customer, Interaction, Order, OrderLine, Product, idempotency_key_validator
 from shop.signals import customer_merged

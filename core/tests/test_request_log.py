@@ -103,7 +103,7 @@ def test_the_customer_kind_says_who_asked_and_nothing_more(api_client, token_cli
     assert kinds == ["anonymous", "visitor", "signed-in", "staff", "token"]
 
 
-@override_settings(ROOT_URLCONF="config.tests.urls_boom")
+@override_settings(ROOT_URLCONF="core.tests.urls_boom")
 def test_a_server_error_is_logged_with_its_status_and_still_names_the_request(request_log):
     client = APIClient()
     client.raise_request_exception = False

@@ -10,8 +10,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api_errors import ApiError, openapi_error
-from config.parsers import StrictJSONParser
+from core.api_errors import ApiError, openapi_error
+from core.parsers import StrictJSONParser
 from experiments.api.serializers import (
     MAX_IMPRESSIONS_PER_REQUEST,
     ExperimentSerializer,

@@ -6,7 +6,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 from rest_framework.request import Request
 
-from config.api_errors import ApiError
+from core.api_errors import ApiError
 
 
 class VisitorSessionAuthentication(SessionAuthentication):

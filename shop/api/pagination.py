@@ -7,7 +7,7 @@ from django.http import HttpResponse
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
-from config.api_errors import ApiError
+from core.api_errors import ApiError
 from shop.api.rendering import json_text, json_text_response
 
 

@@ -3,17 +3,17 @@
 from dataclasses import asdict
 from functools import partial
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpResponse
 from django.utils.decorators import method_decorator
-from django.views.decorators.csrf import csrf_exempt, ensure_csrf_cookie
+from django.views.decorators.csrf import ensure_csrf_cookie
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import generics, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api_errors import error_body, openapi_error
-from config.parsers import StrictJSONParser
+from core.api_errors import openapi_error
+from core.parsers import StrictJSONParser
 from shop.api.authentication import CATALOG_AUTHENTICATION, EVENTS_AUTHENTICATION, caller_may_name_customers
 from shop.api.pagination import ProductPagination
 from shop.api.rendering import json_text, json_text_response
@@ -285,9 +285,3 @@ class CheckoutView(APIView):
         order = order_with_lines(order_pk=placed.order.pk)
         body = CheckoutResponseSerializer(order, context={"price_changes": placed.price_changes}).data
         return Response(body, status=status.HTTP_201_CREATED if placed.created else status.HTTP_200_OK)
-
-
-@csrf_exempt
-def api_not_found(request: HttpRequest, *args, **kwargs) -> JsonResponse:
-    """Answer an /api/ path that no endpoint matched with a 404 in the API's error shape."""
-    return JsonResponse(error_body(f"No API endpoint at {request.path}.", "not_found"), status=404)

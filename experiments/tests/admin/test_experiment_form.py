@@ -171,7 +171,7 @@ def test_the_add_form_offers_two_blank_variant_rows(admin_client):
 
 def test_a_refusal_at_save_time_is_a_message_and_nothing_is_saved(admin_client, monkeypatch):
     """The forms check the services' rules first; a refusal they could not foresee (a race) still saves nothing."""
-    from config.api_errors import ApiError
+    from core.api_errors import ApiError
 
     admin_client.post(ADD_URL, experiment_form_data([CONTROL, TREATMENT]))
     experiment = Experiment.objects.get()

@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions
 
-from config.api_errors import ApiError, api_exception_handler
+from core.api_errors import ApiError, api_exception_handler
 
 
 def handle(exc):

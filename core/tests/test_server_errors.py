@@ -5,7 +5,7 @@ from django.test import Client, override_settings
 
 pytestmark = pytest.mark.django_db
 
-with_boom_urls = override_settings(ROOT_URLCONF="config.tests.urls_boom")
+with_boom_urls = override_settings(ROOT_URLCONF="core.tests.urls_boom")
 
 
 @pytest.fixture
@@ -45,4 +45,4 @@ def test_the_project_urlconf_names_a_500_handler():
 
     assert getattr(urls, "handler500", None) is not None
     handler = get_resolver("config.urls").resolve_error_handler(500)
-    assert handler.__module__.startswith("config.")
+    assert handler.__module__.startswith("core.")
