@@ -24,9 +24,8 @@ from django.db import connection, transaction
 from django.utils.text import slugify
 
 from shop.activity import customer_activity_bump_on_commit
-from shop.kinds import kind_parse
+from shop.event_parsing import EventTimeError, event_time_check, kind_parse, timestamp_parse
 from shop.models import Category, Customer, Interaction, Product
-from shop.timestamps import EventTimeError, event_time_check
 
 PRODUCT_COLUMNS = ("product_id", "title", "category", "description", "price", "img_url")
 PRODUCT_OPTIONAL_COLUMNS = ("currency", "stock", "is_active")
@@ -128,7 +127,7 @@ def interactions_import(
     """Add interactions from `user_id,product_id,interaction_type,ts`, each stored once.
 
     Products must already exist; customers are created by user_id. A ts before 2000-01-01 UTC or
-    more than 15 minutes ahead is rejected (`shop.timestamps`). The event_id of each row is
+    more than 15 minutes ahead is rejected (`shop.event_parsing`). The event_id of each row is
     derived from its content (and, for exact repeats within the file, from how many times it
     was seen before), so re-importing a file, or an overlapping export, stores nothing twice.
     """
@@ -524,32 +523,6 @@ def _interaction_row_parse(line: int, record: dict[str, str], product_pks: dict[
     if product_pk is None:
         raise ValueError(f"unknown product {product_id!r}")
     return _InteractionRow(line, user_id, product_id, product_pk, kind, timestamp)
-
-
-_UNIX_SECONDS = re.compile(r"[+-]?\d+(\.\d*)?")
-_UNIX_SECONDS_LIMIT = 10**11
-
-
-def timestamp_parse(value: str) -> datetime:
-    """Return an aware datetime from ISO 8601 (naive means UTC) or unix seconds, integer or float.
-
-    A plain number is always unix seconds, never an ISO basic-format date.
-    """
-    if not value:
-        raise ValueError("missing ts")
-    if _UNIX_SECONDS.fullmatch(value):
-        seconds = float(value) if "." in value else int(value)
-        if abs(seconds) >= _UNIX_SECONDS_LIMIT:
-            raise ValueError(f"timestamp {value} is out of range (milliseconds? ts takes unix seconds)")
-        try:
-            return datetime.fromtimestamp(seconds, tz=UTC)
-        except (OverflowError, OSError, ValueError):
-            raise ValueError(f"timestamp {value} is out of range") from None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise ValueError(f"bad timestamp {value!r}: expected ISO 8601 or unix seconds") from None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _event_ids_assign(rows: list[_InteractionRow], occurrences: "OccurrenceCounter") -> None:

@@ -8,12 +8,12 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from config.api_errors import ApiError
+from core.api_errors import ApiError
+from shop.event_parsing import FUTURE_TIMESTAMP_TOLERANCE as FUTURE_TIMESTAMP_TOLERANCE  # re-exported: other apps import it here
+from shop.event_parsing import EventTimeError, event_time_check
 from shop.models import Interaction, Order, OrderLine, Product
 from shop.selectors import DEFAULT_PRODUCT_ORDERING, PRODUCT_ORDERINGS, products_by_id
 from shop.services import MAX_ORDER_LINES, InteractionInput, OrderLineInput
-from shop.timestamps import FUTURE_TIMESTAMP_TOLERANCE as FUTURE_TIMESTAMP_TOLERANCE  # re-exported: other apps import it here
-from shop.timestamps import EventTimeError, event_time_check
 
 MAX_EVENTS_PER_REQUEST = 500
 MAX_CONTEXT_BYTES = 2048
@@ -122,7 +122,7 @@ class InteractionContextField(serializers.DictField):
 
 
 def event_time_validate(moment):
-    """Return `moment` if an event may claim it (`shop.timestamps`); a ValidationError otherwise."""
+    """Return `moment` if an event may claim it (`shop.event_parsing`); a ValidationError otherwise."""
     try:
         return event_time_check(moment)
     except EventTimeError as error:

@@ -8,12 +8,12 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from shop.event_parsing import timestamp_parse
 from shop.importers import (
     ImportFileError,
     OccurrenceCounter,
     RejectedRow,
     interactions_import,
-    timestamp_parse,
 )
 from shop.models import Category, Customer, Interaction, Product
 

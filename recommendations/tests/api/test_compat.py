@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 ITEM_KEYS = {"product_id", "title", "score"}
 
 
-def assert_flask_list(body: dict, *, keys=frozenset({"results"})) -> list[str]:
+def assert_flask_list(body: dict, *, keys=frozenset({"source", "results"})) -> list[str]:
     assert set(body) == keys
     for item in body["results"]:
         assert set(item) == ITEM_KEYS and isinstance(item["score"], float)
@@ -83,6 +83,30 @@ def test_hybrid_path_without_a_user_is_the_product_context(active_model, api_cli
     response = api_client.get("/recommend/hybrid", {"product_id": "BOO0", "top_k": 3})
 
     assert set(assert_flask_list(response.json())) == {"BOO1", "BOO2", "BOO3"}
+
+
+@pytest.mark.parametrize(
+    ("url", "query"),
+    [
+        ("/recommend/content/CAM0", {"top_k": 3}),
+        ("/recommend/user/U01", {"top_k": 3}),
+        ("/recommend/hybrid", {"user_id": "U01", "product_id": "CAM0", "top_k": 3, "w_content": 0.5, "w_cf": 0.5}),
+        ("/recommend/user/NEWCOMER", {"top_k": 3}),
+    ],
+)
+def test_list_paths_say_model_when_computed_and_cache_when_read_from_the_cache(active_model, token_client, url, query):
+    first = token_client.get(url, query).json()
+    second = token_client.get(url, query).json()
+
+    assert (first["source"], second["source"]) == ("model", "cache")
+    assert second["results"] == first["results"] and len(first["results"]) == 3
+
+
+def test_list_paths_answer_the_same_source_as_the_api_for_the_same_list(active_model, token_client):
+    api = token_client.get("/api/recommendations/similar/BOO0/", {"k": 5}).json()
+    flask = token_client.get("/recommend/content/BOO0", {"top_k": 5}).json()
+
+    assert (api["source"], flask["source"]) == ("model", "cache")
 
 
 def _ab_experiment(**fields):

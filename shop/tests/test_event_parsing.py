@@ -1,6 +1,6 @@
 import pytest
 
-from shop.kinds import kind_parse
+from shop.event_parsing import kind_parse
 
 
 @pytest.mark.parametrize("kind", ["view", "click", "add_to_cart", "purchase"])
