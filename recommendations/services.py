@@ -216,7 +216,7 @@ def _heartbeat_while_running(version: ModelVersion) -> Iterator[None]:
 
 
 def _train_into(*, version: ModelVersion, on_step: StepCallback | None) -> ModelVersion:
-    from recommendations import training  # the engine glue; imports numpy/pandas/scikit-learn
+    from recommendations import store_training  # the engine glue; imports numpy/pandas/scikit-learn
 
     params = training_params(recommender_settings=RecommenderSettings.load())
     version.params = params
@@ -227,7 +227,7 @@ def _train_into(*, version: ModelVersion, on_step: StepCallback | None) -> Model
         if on_step is not None:
             on_step(name, seconds)
 
-    result = training.train_from_database(params=params, on_step=report_step)
+    result = store_training.train_from_database(params=params, on_step=report_step)
     version.product_count = result.product_count
     version.customer_count = result.customer_count
     version.interaction_count = result.interaction_count

@@ -10,7 +10,7 @@ Training (one call, named steps, one artifact)::
     bundle.save(file_or_path)                  # one .npz: every model, item ids, metadata JSON
     bundle = ModelBundle.load(file_or_path)    # np.load(allow_pickle=False)
 
-See :mod:`recommendations.engine.training` for the frame columns and ``DEFAULT_PARAMS``.
+See :mod:`recommendations.engine.pipeline` for the frame columns and ``DEFAULT_PARAMS``.
 
 Serving (per request, item indices in and out)::
 
@@ -46,8 +46,8 @@ from .collaborative import EASE, CoPurchaseModel, ItemKNN, cf_choice, make_cf_mo
 from .content import ContentModel, product_texts
 from .hybrid import HybridRecommender
 from .interactions import DEFAULT_EVENT_WEIGHTS, EVENT_KINDS, UserHistory, interaction_matrix, user_history
-from .registry import load_model
-from .training import DEFAULT_PARAMS, TRAINING_STEPS, evaluate_strategies, resolve_params, train_bundle
+from .model_loading import load_model
+from .pipeline import DEFAULT_PARAMS, TRAINING_STEPS, evaluate_strategies, resolve_params, train_bundle
 from .trending import TrendingModel
 
 __all__ = [

@@ -172,8 +172,16 @@ class BaseRecommender:
     # -- hyperparameters -------------------------------------------------------------
     @classmethod
     def _param_names(cls) -> list[str]:
-        signature = inspect.signature(cls.__init__)
-        return [name for name, p in signature.parameters.items() if name != "self" and p.kind != p.VAR_KEYWORD]
+        """Return the constructor's parameters; an ``__init__`` taking ``**options`` adds its parent's."""
+        names: list[str] = []
+        for klass in cls.__mro__:
+            if "__init__" not in vars(klass):
+                continue
+            parameters = inspect.signature(vars(klass)["__init__"]).parameters.values()
+            names += [p.name for p in parameters if p.name != "self" and p.kind != p.VAR_KEYWORD and p.name not in names]
+            if not any(p.kind == p.VAR_KEYWORD for p in parameters):
+                break
+        return names
 
     def get_params(self) -> dict[str, Any]:
         """Return the constructor arguments, as given."""

@@ -141,30 +141,8 @@ class CoPurchaseModel(ItemKNN):
 
     reason = REASON_ALSO_BOUGHT
 
-    def __init__(
-        self,
-        similarity: str = "asymmetric_cosine",
-        k: int = 50,
-        *,
-        alpha: float = 0.5,
-        shrink: float = 0.0,
-        power: float = 1.0,
-        bm25_k1: float = 1.2,
-        bm25_b: float = 0.75,
-        n_jobs: int = 2,
-        block_nnz: int = DEFAULT_BLOCK_NNZ,
-    ):
-        super().__init__(
-            similarity,
-            k,
-            alpha=alpha,
-            shrink=shrink,
-            power=power,
-            bm25_k1=bm25_k1,
-            bm25_b=bm25_b,
-            n_jobs=n_jobs,
-            block_nnz=block_nnz,
-        )
+    def __init__(self, similarity: str = "asymmetric_cosine", k: int = 50, **options):
+        super().__init__(similarity, k, **options)
 
 
 class EASE(NeighborModel):
@@ -243,9 +221,9 @@ def _spd_inverse_inplace(matrix: np.ndarray, chunk: int = 1024) -> np.ndarray:
     return result
 
 
-#: CF defaults chosen on the MovieLens benchmark (see movielens.py / the engine report).
+#: CF defaults chosen on the MovieLens benchmark (see movielens.py); training's DEFAULT_PARAMS includes them.
 DEFAULT_CF_PARAMS: dict[str, Any] = {
-    "cf_model": "auto",  # "auto", "ease" or "item_knn"
+    "cf_model": "auto",  # "auto": EASE up to ease_max_items products, item kNN beyond; or "ease", "item_knn"
     "ease_max_items": 15_000,
     "ease_l2": 500.0,
     "ease_k": 200,

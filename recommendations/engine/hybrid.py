@@ -30,6 +30,7 @@ from .base import (
     top_n,
     FORMAT_VERSION,
 )
+from .combine import fill_from_trending
 from .interactions import UserHistory
 from .neighbors import NeighborModel, aggregate_by_item
 from .trending import TrendingModel
@@ -232,28 +233,8 @@ class HybridRecommender(BaseRecommender):
             fill_category = category
             if fill_category is None and current_item is not None and self.trending_ is not None:
                 fill_category = int(self.trending_.item_categories_[current_item])
-            result = self._fill(result, n, banned, mask, fill_category)
+            result = fill_from_trending(result, n, self.trending_, category=fill_category, exclude=banned, available=mask)
         return result
-
-    def _fill(self, result: Recommendations, n: int, banned, mask, category) -> Recommendations:
-        """Append trending items (category first, then overall) until ``n`` items or none left."""
-        if self.trending_ is None:
-            return result
-        pieces = [result]
-        taken = result.items
-        categories = [category, None] if category is not None and category >= 0 else [None]
-        for cat in categories:
-            missing = n - sum(p.items.size for p in pieces)
-            if missing <= 0:
-                break
-            extra = self.trending_.top(missing, category=cat, exclude=np.concatenate((banned, taken)), available=mask)
-            if extra.items.size:
-                if result.items.size:
-                    # Filler ranks below every blended item, in trending order.
-                    extra = extra._replace(scores=np.zeros(extra.items.size, dtype=np.float32))
-                pieces.append(extra)
-                taken = np.concatenate((taken, extra.items))
-        return Recommendations(*(np.concatenate([getattr(p, f) for p in pieces]) for f in Recommendations._fields))
 
     def similar_items(self, item: int, n: int = 10, *, exclude=None, available=None) -> Recommendations:
         """Return items like ``item``: its content and CF neighbours blended, filled from its category."""
@@ -295,7 +276,7 @@ class HybridRecommender(BaseRecommender):
 
     @classmethod
     def from_state(cls, state: dict[str, np.ndarray]) -> "HybridRecommender":
-        from .registry import model_class
+        from .model_loading import model_class
 
         header = from_json_array(state["header"])
         if header.get("class") != cls.__name__:

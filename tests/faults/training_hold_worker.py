@@ -18,14 +18,14 @@ from config.celery import app
 
 django.setup()
 
-from recommendations import services, training  # noqa: E402 (needs the app registry)
+from recommendations import services, store_training  # noqa: E402 (needs the app registry)
 
 __all__ = ["app"]
 
 HOLD_FILE = Path(os.environ["TRAINING_HOLD_FILE"])
 services.TRAINING_HEARTBEAT_EVERY = timedelta(seconds=float(os.environ.get("TRAINING_HEARTBEAT_SECONDS", "60")))
 
-_train_from_database = training.train_from_database
+_train_from_database = store_training.train_from_database
 
 
 def train_from_database_with_hold(*, params, on_step=None):
@@ -40,4 +40,4 @@ def train_from_database_with_hold(*, params, on_step=None):
     return _train_from_database(params=params, on_step=step)
 
 
-training.train_from_database = train_from_database_with_hold
+store_training.train_from_database = train_from_database_with_hold

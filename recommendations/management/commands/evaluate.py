@@ -7,7 +7,7 @@ from django.core.management import BaseCommand, CommandError
 
 from recommendations.models import RecommenderSettings
 from recommendations.services import training_params
-from recommendations.training import evaluate_from_database
+from recommendations.store_training import evaluate_from_database
 
 METRIC_COLUMNS = [("precision", "P@{k}"), ("recall", "R@{k}"), ("ndcg", "NDCG@{k}"), ("map", "MAP"), ("coverage", "coverage")]
 

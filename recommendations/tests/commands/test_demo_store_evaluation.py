@@ -3,7 +3,7 @@
 import pandas as pd
 from django.core.management import call_command
 
-from recommendations.engine.training import TrainingData, evaluate_strategies, fit_content, resolve_params
+from recommendations.engine.pipeline import TrainingData, evaluate_strategies, fit_content, resolve_params
 
 
 def test_hybrid_beats_content_and_cf_on_a_demo_store(tmp_path):

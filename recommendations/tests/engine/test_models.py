@@ -124,6 +124,13 @@ def test_co_purchase_model_carries_also_bought_reason(tiny_matrix):
     assert set(model.similar_items(0, 5).reasons.tolist()) == {"also_bought"}
 
 
+def test_co_purchase_model_takes_every_item_knn_parameter_with_its_own_defaults():
+    model = CoPurchaseModel(k=3, shrink=2.0, n_jobs=1)
+
+    assert model.get_params() == {**ItemKNN().get_params(), "similarity": "asymmetric_cosine", "k": 3, "shrink": 2.0, "n_jobs": 1}
+    assert (CoPurchaseModel().similarity, CoPurchaseModel().k) == ("asymmetric_cosine", 50)
+
+
 def test_ease_matches_the_closed_form(tiny_matrix):
     l2 = 1.0
     model = EASE(l2=l2, k=3).fit(tiny_matrix)

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from recommendations import services
-from recommendations.engine import training as engine_training
+from recommendations.engine import pipeline
 from recommendations.models import ModelVersion
 from recommendations.services import model_train, training_runs_reap_stale
 
@@ -51,7 +51,7 @@ def test_a_long_step_keeps_the_run_alive_and_it_is_reaped_once_its_heartbeat_sto
         seen["after_reaping"] = (running.status, running.error.split(":")[0])
         raise WorkerKilled
 
-    monkeypatch.setattr(engine_training, "fit_also_bought", slow_fit_also_bought)
+    monkeypatch.setattr(pipeline, "fit_also_bought", slow_fit_also_bought)
 
     with pytest.raises(WorkerKilled):
         model_train(run_key="slow")

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from recommendations import services
-from recommendations.engine import training as engine_training
+from recommendations.engine import pipeline
 from recommendations.tasks import train_models
 
 pytestmark = pytest.mark.django_db
@@ -42,7 +42,7 @@ def test_a_skipped_run_names_its_own_task_id(small_store, caplog):
 
 def test_the_heartbeat_thread_logs_name_the_run_key(small_store, caplog, monkeypatch):
     monkeypatch.setattr(services, "TRAINING_HEARTBEAT_EVERY", timedelta(seconds=0.02))
-    real_heartbeat, real_fit = services._heartbeat, engine_training.fit_also_bought
+    real_heartbeat, real_fit = services._heartbeat, pipeline.fit_also_bought
 
     def heartbeat(version):
         if threading.current_thread().name.startswith("training-heartbeat"):
@@ -54,7 +54,7 @@ def test_the_heartbeat_thread_logs_name_the_run_key(small_store, caplog, monkeyp
         return real_fit(*args, **kwargs)
 
     monkeypatch.setattr(services, "_heartbeat", heartbeat)
-    monkeypatch.setattr(engine_training, "fit_also_bought", slow_fit)
+    monkeypatch.setattr(pipeline, "fit_also_bought", slow_fit)
     caplog.set_level(logging.WARNING, logger="recommendations.services")
 
     services.model_train(run_key="command-beats")

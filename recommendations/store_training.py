@@ -1,7 +1,7 @@
 """Glue between the database and the engine: read the store into frames, train one bundle.
 
 The engine knows nothing of Django; this module is the only place that turns rows into
-the engine's frames (``recommendations.engine.training`` documents their columns).
+the engine's frames (``recommendations.engine.pipeline`` documents their columns).
 """
 
 import time
@@ -13,6 +13,7 @@ import pandas as pd
 from django.db import connection, transaction
 
 from recommendations.engine import BundleValidationError, ModelBundle, train_bundle
+from recommendations.store import epoch_seconds_sql
 from shop.models import Customer, Interaction, Product
 
 READ_CHUNK_ROWS = 200_000
@@ -43,14 +44,6 @@ def products_frame() -> pd.DataFrame:
     return frame.drop(columns=["is_active", "stock"])
 
 
-def _epoch_seconds_sql(column: str) -> str:
-    if connection.vendor == "postgresql":
-        return f"EXTRACT(EPOCH FROM {column})::double precision"
-    if connection.vendor == "sqlite":
-        return f"CAST(strftime('%s', {column}) AS REAL)"
-    raise NotImplementedError(f"Training does not support the {connection.vendor} database yet.")
-
-
 def interactions_frame(*, product_ids_by_pk: pd.Series) -> pd.DataFrame:
     """Return every interaction as (user_id, item_id, kind, timestamp seconds), read in chunks.
 
@@ -58,10 +51,10 @@ def interactions_frame(*, product_ids_by_pk: pd.Series) -> pd.DataFrame:
     few hundred megabytes; the product's store id is joined in pandas.
     """
     table = Interaction._meta.db_table
-    sql = f"SELECT customer_id, product_id, kind, {_epoch_seconds_sql('timestamp')} FROM {table}"
+    sql = f"SELECT customer_id, product_id, kind, {epoch_seconds_sql('timestamp')} FROM {table}"
     customers, products, kinds, seconds = [], [], [], []
     with transaction.atomic(), connection.chunked_cursor() as cursor:
-        cursor.execute(sql)
+        cursor.execute(sql, [])  # with parameters, as epoch_seconds_sql expects
         while rows := cursor.fetchmany(READ_CHUNK_ROWS):
             chunk = np.array(rows, dtype=object)
             customers.append(chunk[:, 0].astype(np.int64))
@@ -119,7 +112,7 @@ def train_from_database(*, params: dict, on_step: Callable[[str, float], None] |
 
 def evaluate_from_database(*, params: dict) -> dict:
     """Return offline metrics on the store's own data (per-user time split), as training records them."""
-    from recommendations.engine.training import TrainingData, evaluate_strategies, fit_content, resolve_params
+    from recommendations.engine.pipeline import TrainingData, evaluate_strategies, fit_content, resolve_params
 
     settings = resolve_params(params)
     products = products_frame()

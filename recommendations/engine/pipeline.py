@@ -39,7 +39,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from .bundle import BundleValidationError, ModelBundle, validate_bundle
-from .collaborative import CoPurchaseModel, make_cf_model
+from .collaborative import DEFAULT_CF_PARAMS, CoPurchaseModel, make_cf_model
 from .content import ContentModel, product_texts
 from .evaluation import evaluate_model, held_out, time_split
 from .hybrid import HybridRecommender
@@ -62,16 +62,8 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "content_max_df": 0.5,
     "content_max_df_count": 10_000,
     "content_min_df": 1,
-    # collaborative filtering (chosen on MovieLens 100K; see movielens.py)
-    "cf_model": "auto",  # auto: EASE up to ease_max_items products, item kNN beyond
-    "ease_max_items": 15_000,
-    "ease_l2": 500.0,
-    "ease_k": 200,
-    "similarity": "bm25",
-    "k": 100,
-    "alpha": 0.5,
-    "shrink": 0.0,
-    "power": 1.0,
+    # collaborative filtering (cf_model, ease_*, similarity, k, alpha, shrink, power) and n_jobs
+    **DEFAULT_CF_PARAMS,
     # customers also bought (purchase and add_to_cart events only)
     "also_bought_k": 50,
     "also_bought_similarity": "asymmetric_cosine",
@@ -89,7 +81,6 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "eval_max_users": 5000,
     "eval_weights": [0.0, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0],
     "random_state": 0,
-    "n_jobs": 2,
 }
 
 PRODUCT_COLUMNS = ("item_id", "title", "category")

@@ -15,7 +15,7 @@ from recommendations.engine import (
     train_bundle,
     validate_bundle,
 )
-from recommendations.engine.training import resolve_params
+from recommendations.engine.pipeline import resolve_params
 
 
 def _frames(n_items=30, n_users=60, n_events=900, seed=0):
@@ -169,3 +169,10 @@ def test_gate_rejects_a_bundle_without_neighbours():
     bundle = ModelBundle(HybridRecommender().fit(trending=trending), ["a", "b", "c"])
     with pytest.raises(BundleValidationError, match="no item has a single neighbour"):
         validate_bundle(bundle)
+
+
+@pytest.mark.parametrize("n_items", [100, 100_000])
+def test_training_defaults_choose_the_cf_model_the_cf_defaults_choose(n_items):
+    from recommendations.engine.collaborative import cf_choice
+
+    assert cf_choice(n_items, resolve_params()) == cf_choice(n_items)
