@@ -1,22 +1,8 @@
-"""Per-process serving state: the active model, current product availability, cache keys.
+"""Per-process serving state: the active model and the current product availability, safe from many threads.
 
-A web process loads the active version's artifact once (through Django's storage) and
-looks for a newly activated version at most every ``RECOMMENDATION_MODEL_CHECK_SECONDS``
-(one small query), reloading when the active id changed; threads keep serving the model
-they have while one of them loads the next. The same check re-reads the serving switches
-staff edit (``RecommenderSettings.exclude_purchased``).
-
-Availability (active and in stock) is the database's current state, not the training
-run's: the ids of unavailable products are read at most every
-``RECOMMENDATION_AVAILABILITY_SECONDS``, shared between processes through the cache, and
-turned into a boolean mask over the model's items. The mask's digest is part of every
-cache key, so a product going out of stock changes the keys instead of needing a sweep.
-Results are checked once more against the product rows fetched to render them.
-
-Cached lists live in Redis (shared) and, for the hottest keys, in a small per-process LRU
-in front of it (``RECOMMENDATION_LOCAL_CACHE_SIZE`` lists, 0 to turn it off).
-
-Everything here is safe to call from several threads at once.
+The model is re-checked every ``RECOMMENDATION_MODEL_CHECK_SECONDS`` and reloaded when another
+version is active; availability, re-read every ``RECOMMENDATION_AVAILABILITY_SECONDS``, becomes
+a mask over the model's items whose digest names every cache key (``docs/serving.md``).
 """
 
 from __future__ import annotations
@@ -25,11 +11,9 @@ import hashlib
 import logging
 import threading
 import time
-from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from urllib.parse import quote
 
 import numpy as np
 from django.conf import settings
@@ -38,22 +22,21 @@ from django.core.files.storage import default_storage
 from django.db import DatabaseError
 from django.db.models import Q
 
-from recommendations.engine import HybridRecommender, ModelBundle
+from recommendations.engine import EVENT_KINDS, HybridRecommender, ModelBundle, user_history
 from recommendations.models import ModelVersion, RecommenderSettings
+from recommendations.serving_cache import local_list_cache
+from recommendations.store import HistoryEvent
 from shop.models import Product
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_MODEL_CHECK_SECONDS = 5.0
 DEFAULT_AVAILABILITY_SECONDS = 5.0
-DEFAULT_CACHE_TIMEOUT = 300
-DEFAULT_LOCAL_CACHE_SIZE = 2048  # lists kept in each process (a list is ~3 KB)
-LOCAL_CACHE_SECONDS = 60  # at most: an entry read from Redis late in its life outlives it by this much
 
 FAILED_LOAD_RETRY_SECONDS = 60.0
+_KIND_CODES = {kind: code for code, kind in enumerate(EVENT_KINDS)}
 
 UNAVAILABLE_CACHE_KEY = "rec:unavailable"
-MAX_KEY_LENGTH = 200
 
 clock: Callable[[], float] = time.monotonic  # tests move time forward by replacing this
 
@@ -64,14 +47,6 @@ def model_check_seconds() -> float:
 
 def availability_seconds() -> float:
     return float(getattr(settings, "RECOMMENDATION_AVAILABILITY_SECONDS", DEFAULT_AVAILABILITY_SECONDS))
-
-
-def cache_timeout() -> int:
-    return int(getattr(settings, "RECOMMENDATION_CACHE_TIMEOUT", DEFAULT_CACHE_TIMEOUT))
-
-
-def local_cache_size() -> int:
-    return int(getattr(settings, "RECOMMENDATION_LOCAL_CACHE_SIZE", DEFAULT_LOCAL_CACHE_SIZE))
 
 
 @dataclass
@@ -122,6 +97,29 @@ class ServingModel:
                     self._blends.clear()
                 blended = self._blends[(w_content, w_cf)] = _blend_of(self.hybrid, w_content, w_cf)
             return blended
+
+    def items_of(self, product_ids: Sequence[str]) -> np.ndarray:
+        """Return the item indices of these products, leaving out the ones the model does not know."""
+        if not product_ids:
+            return np.zeros(0, dtype=np.int64)
+        indices = self.bundle.indices_of(list(product_ids))
+        return indices[indices >= 0]
+
+    def history_of(self, events: Sequence[HistoryEvent]) -> tuple[np.ndarray, np.ndarray]:
+        """Return a customer's (items, weights) as the model sees them: known products only, weighted and decayed."""
+        known = [(self.item_of_product_pk.get(event.product_pk, -1), event) for event in events]
+        known = [(item, event) for item, event in known if item >= 0]
+        if not known:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        found = user_history(
+            np.array([item for item, _ in known], dtype=np.int64),
+            kinds=np.array([_KIND_CODES.get(event.kind, 0) for _, event in known], dtype=np.int8),
+            timestamps=np.array([event.seconds for _, event in known], dtype=np.float64),
+            event_weights=self.params.get("event_weights"),
+            half_life_days=self.params.get("half_life_days"),
+            reference_time=time.time(),
+        )
+        return found.items, found.weights
 
     def items_of_product_pks(self, product_pks) -> np.ndarray:
         """Return the item indices of products given by primary key, leaving out those the model does not know."""
@@ -335,47 +333,6 @@ def serving_exclude_purchased() -> bool:
     return True if pointer is None else pointer.exclude_purchased
 
 
-class LocalListCache:
-    """A small per-process LRU of cached lists in front of Redis, for the hottest keys.
-
-    Safe because a key names everything its list depends on (model version, parameters,
-    availability, the customer's activity token): an entry can only be as stale as the same
-    entry in Redis, and lives no longer than the cache TTL. Values are shared: never mutate one.
-    """
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._entries: OrderedDict[str, tuple[float, dict]] = OrderedDict()
-
-    def get(self, key: str) -> dict | None:
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None:
-                return None
-            if entry[0] <= clock():
-                del self._entries[key]
-                return None
-            self._entries.move_to_end(key)
-            return entry[1]
-
-    def set(self, key: str, value: dict, *, timeout: float) -> None:
-        size = local_cache_size()
-        if size <= 0 or timeout <= 0:
-            return
-        with self._lock:
-            self._entries[key] = (clock() + min(timeout, LOCAL_CACHE_SECONDS), value)
-            self._entries.move_to_end(key)
-            while len(self._entries) > size:
-                self._entries.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
-
-local_list_cache = LocalListCache()
-
-
 serving_reset_hooks: list[Callable[[], None]] = []  # other per-process serving state (the experiments app's)
 
 
@@ -386,16 +343,3 @@ def serving_reset() -> None:
     local_list_cache.clear()
     for hook in serving_reset_hooks:
         hook()
-
-
-def cache_key(*parts: object) -> str:
-    """Return ``rec:<part>:<part>...`` with every part made key-safe; long keys end in a digest."""
-    key = "rec:" + ":".join(quote(str(part), safe="-_.,~") for part in parts)
-    if len(key) <= MAX_KEY_LENGTH:
-        return key
-    return key[: MAX_KEY_LENGTH - 21] + "~" + hashlib.blake2b(key.encode(), digest_size=10).hexdigest()
-
-
-def ids_digest(values) -> str:
-    """Return a short digest of a sequence of ids (a history window, an exclude list)."""
-    return hashlib.blake2b(",".join(str(value) for value in values).encode(), digest_size=6).hexdigest()

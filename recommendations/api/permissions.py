@@ -2,8 +2,8 @@
 
 from rest_framework.request import Request
 
-from config.api_errors import ApiError
-from recommendations.selectors import CustomerRef
+from core.api_errors import ApiError
+from recommendations.store import CustomerRef
 from shop.api.authentication import caller_may_name_customers
 from shop.models import Customer
 

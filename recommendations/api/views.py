@@ -14,7 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.api_errors import ApiError, openapi_error
+from core.api_errors import ApiError, openapi_error
 from experiments.serving import Arm, arm_for_request, arm_forced, subject_for_request
 from recommendations.api.permissions import personal_list_customer
 from recommendations.api.serializers import (
@@ -26,18 +26,20 @@ from recommendations.api.serializers import (
     TrendingListQuerySerializer,
 )
 from recommendations.health import HealthReportSerializer, health_report
-from recommendations.selectors import (
+from recommendations.experiment_selectors import (
     PLACEMENT_KIND_PERSONAL,
     PLACEMENT_KIND_PRODUCT,
-    CustomerRef,
-    RecommendationList,
-    recommendations_also_bought,
     recommendations_for_config,
     recommendations_interleaved,
+)
+from recommendations.rendering import RecommendationList
+from recommendations.selectors import (
+    recommendations_also_bought,
     recommendations_personal,
     recommendations_similar,
     recommendations_trending,
 )
+from recommendations.store import CustomerRef
 from shop.api.authentication import CATALOG_AUTHENTICATION, caller_may_name_customers
 
 

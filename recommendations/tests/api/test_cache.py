@@ -7,7 +7,7 @@ import signal
 import pytest
 from django.core.cache import cache
 
-from recommendations import serving
+from recommendations import serving, serving_cache
 from recommendations.models import ModelVersion
 from recommendations.selectors import recommendations_similar
 from recommendations.tests.api.conftest import activate_trained_model, result_ids
@@ -46,10 +46,10 @@ def test_every_parameter_is_part_of_the_key(active_model, api_client):
 def test_keys_name_the_model_version_and_every_input(active_model):
     availability = serving.availability_tracker.current()
 
-    key = serving.cache_key(f"v{active_model.pk}", "similar", "P 1/2", "k10", "x-", f"a{availability.digest}")
+    key = serving_cache.cache_key(f"v{active_model.pk}", "similar", "P 1/2", "k10", "x-", f"a{availability.digest}")
 
     assert key == f"rec:v{active_model.pk}:similar:P%201%2F2:k10:x-:a{availability.digest}"
-    assert len(serving.cache_key("v1", "x" * 500)) == serving.MAX_KEY_LENGTH
+    assert len(serving_cache.cache_key("v1", "x" * 500)) == serving_cache.MAX_KEY_LENGTH
 
 
 def test_a_newly_activated_model_is_never_served_from_old_entries(active_model, api_client):
@@ -97,7 +97,7 @@ def test_rolling_back_serves_the_older_version_again(active_model, api_client):
 def test_a_list_read_from_redis_is_kept_in_the_process(active_model, api_client, settings, monkeypatch):
     url = "/api/recommendations/trending/"
     api_client.get(url)
-    serving.local_list_cache.clear()  # as in another process: only Redis has it
+    serving_cache.local_list_cache.clear()  # as in another process: only Redis has it
     reads = []
     real_get = cache.get
     monkeypatch.setattr(cache, "get", lambda key, default=None: reads.append(key) or real_get(key, default))

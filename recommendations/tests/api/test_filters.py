@@ -5,7 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from recommendations import selectors
+from recommendations import store
 from recommendations.models import RecommenderSettings
 from recommendations.tests.api.conftest import result_ids
 from shop.models import Product
@@ -85,7 +85,7 @@ def test_the_exclude_list_is_left_out(active_model, api_client):
 
 def test_for_you_leaves_out_what_the_customer_bought_unless_staff_turn_it_off(active_model, token_client, monkeypatch):
     # Only the newest event counts as history here, so the old purchase is not "seen" but still bought.
-    monkeypatch.setattr(selectors, "HISTORY_EVENTS", 1)
+    monkeypatch.setattr(store, "HISTORY_EVENTS", 1)
     shopper = CustomerFactory(customer_id="BUYER")
     now = timezone.now()
     InteractionFactory(customer=shopper, product=Product.objects.get(product_id="MEM0"), kind="purchase", timestamp=now - timedelta(days=3))

@@ -1,0 +1,121 @@
+"""Turning ranked items into the results a shopper sees: product cards, reason lines, JSON-ready lists."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from recommendations.engine import (
+    REASON_ALSO_BOUGHT,
+    REASON_CF,
+    REASON_CONTENT,
+    REASON_TRENDING,
+    REASON_TRENDING_CATEGORY,
+    Recommendations,
+)
+from shop.models import Product
+
+SOURCE_MODEL = "model"
+SOURCE_CACHE = "cache"
+
+
+@dataclass(frozen=True)
+class RecommendationList:
+    """A ranked list of products ready to render, and how it was made."""
+
+    results: list[dict]
+    strategy: str
+    model_version: int | None
+    source: str = SOURCE_MODEL
+
+
+class ProductCard(NamedTuple):
+    """What a result shows of a product, and whether it may be shown now."""
+
+    product_id: str
+    title: str
+    price: object
+    currency: str
+    image_url: str
+    category_name: str
+    is_active: bool
+    stock: int | None
+
+    @classmethod
+    def of(cls, product: Product) -> "ProductCard":
+        return cls(product.product_id, product.title, product.price, product.currency, product.image_url,
+                   product.category.name, product.is_active, product.stock)  # fmt: skip
+
+    @property
+    def available(self) -> bool:
+        return self.is_active and (self.stock is None or self.stock > 0)
+
+
+def listed_product_ids(item_ids: np.ndarray, found: Recommendations, subject_id: str | None = None) -> set[str]:
+    """Return the ids of every product a rendering of ``found`` shows or names (items, anchors, the subject)."""
+    anchors = found.anchors[found.anchors >= 0]
+    return {*item_ids[found.items].tolist(), *item_ids[anchors].tolist(), *([subject_id] if subject_id else [])}
+
+
+def list_results(item_ids: np.ndarray, found: Recommendations, products: dict[str, ProductCard], *, k: int) -> list[dict]:
+    """Return the first ``k`` results of model output, ranked order kept, products missing or unavailable dropped.
+
+    ``item_ids``: the model's product id per item index; ``products``: the cards by product id.
+    """
+    ids = item_ids[found.items].tolist()
+    anchor_ids = [item_ids[anchor] if anchor >= 0 else None for anchor in found.anchors.tolist()]
+    results = []
+    for product_id, score, reason, anchor_id in zip(ids, found.scores.tolist(), found.reasons.tolist(), anchor_ids):
+        product = products.get(product_id)
+        if product is None or not product.available:
+            continue
+        results.append(recommended_product(product, score=score, reason=reason_text(reason, product, products.get(anchor_id))))
+        if len(results) == k:
+            break
+    return results
+
+
+def popular_results(products: Iterable[Product], *, overall: bool) -> list[dict]:
+    """Return popular products as results (no model): "Trending now" overall, else "Popular in <category>"."""
+    return [
+        recommended_product(
+            ProductCard.of(product),
+            score=float(product.popularity),
+            reason="Trending now" if overall else f"Popular in {product.category.name}",
+        )
+        for product in products
+    ]
+
+
+def recommended_product(product: ProductCard, *, score: float, reason: str) -> dict:
+    """Return one result as the API shows it (JSON-ready, so it caches as is)."""
+    return {
+        "product_id": product.product_id,
+        "title": product.title,
+        "price": f"{product.price:.2f}",
+        "currency": product.currency,
+        "image_url": product.image_url,
+        "category": product.category_name,
+        "score": round(float(score), 6),
+        "reason": reason,
+    }
+
+
+def reason_text(reason: str, product: ProductCard, anchor: ProductCard | None) -> str:
+    """Return the line a shopper reads under a recommended product."""
+    if reason == REASON_TRENDING_CATEGORY:
+        return f"Popular in {product.category_name} this week"
+    if reason == REASON_TRENDING:
+        return "Trending now"
+    if anchor is None:
+        return "Recommended for you"
+    if reason == REASON_CF:
+        return f"Because you viewed {anchor.title}"
+    if reason == REASON_CONTENT:
+        return f"Similar to {anchor.title}"
+    if reason == REASON_ALSO_BOUGHT:
+        return f"Customers who bought {anchor.title} also bought this"
+    return "Recommended for you"
