@@ -124,6 +124,7 @@ class RecommenderSettingsAdmin(admin.ModelAdmin):
         ("Time decay", {"fields": ["cf_half_life_days", "trending_half_life_days"]}),
         ("Neighbours", {"fields": ["content_neighbors_k", "cf_neighbors_k", "min_interactions"]}),
         ("Default hybrid blend and filters", {"fields": ["w_content", "w_cf", "exclude_purchased"]}),
+        ("Diversity (applied from the next training)", {"fields": ["diversity", "category_cap"]}),
     ]
     readonly_fields = ["updated_at"]
 

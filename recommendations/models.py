@@ -31,6 +31,21 @@ class RecommenderSettings(models.Model):
         default=2, help_text="Customers with fewer distinct products are left out of collaborative training."
     )
     exclude_purchased = models.BooleanField(default=True, help_text="Never recommend what the customer already bought.")
+    diversity = models.FloatField(
+        default=0.2, validators=[MinValueValidator(0), MaxValueValidator(1)],
+        help_text=(
+            "How strongly personal and 'Similar products' lists avoid near-identical products (maximal marginal "
+            "relevance over product text): 0 turns it off (pure relevance), 0.2 is mild, 1 ignores relevance after "
+            "the first item. Trending and 'Customers also bought' are not re-ranked. Takes effect at the next training."
+        ),
+    )
+    category_cap = models.PositiveSmallIntegerField(
+        default=0, validators=[MaxValueValidator(100)],
+        help_text=(
+            "At most this many products of one category in a personal or 'Similar products' list, unless too few "
+            "others are left to fill it; 0 means no cap. Takes effect at the next training."
+        ),
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -39,6 +54,7 @@ class RecommenderSettings(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(pk=1), name="recommender_settings_singleton"),
             models.CheckConstraint(condition=Q(w_content__gte=0, w_cf__gte=0), name="recommender_weights_non_negative"),
+            models.CheckConstraint(condition=Q(diversity__gte=0, diversity__lte=1), name="recommender_diversity_0_to_1"),
         ]
 
     def __str__(self) -> str:

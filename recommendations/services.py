@@ -58,6 +58,8 @@ def training_params(*, recommender_settings: RecommenderSettings) -> dict:
         "w_cf": recommender_settings.w_cf,
         "min_interactions": recommender_settings.min_interactions,
         "exclude_purchased": recommender_settings.exclude_purchased,
+        "diversity": recommender_settings.diversity,
+        "category_cap": recommender_settings.category_cap,
     }
 
 

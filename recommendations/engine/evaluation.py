@@ -126,12 +126,14 @@ def evaluate_model(
     users: Optional[np.ndarray] = None,
     history: Optional[sp.spmatrix] = None,
     recency: Optional[sp.spmatrix] = None,
+    similarity: Optional[sp.spmatrix] = None,
 ) -> dict[str, float]:
     """Return ranking metrics at k of ``model`` over the users with held-out test items.
 
     ``history`` (default ``train``) is what the model sees of each user at request time;
     ``recency`` orders it for models served request by request (see :func:`recommend_batch`);
-    ``users`` restricts evaluation (e.g. a sample). Coverage is over ``train.shape[1]`` items.
+    ``users`` restricts evaluation (e.g. a sample). Coverage is over ``train.shape[1]`` items;
+    with an item x item ``similarity`` (content) the intra-list diversity ``ild`` is added.
     """
     candidates, relevant = held_out(train, test)
     if users is not None:
@@ -139,7 +141,7 @@ def evaluate_model(
         candidates = candidates[keep]
         relevant = [r for r, flag in zip(relevant, keep) if flag]
     lists = recommend_batch(model, train if history is None else history, candidates, k, recency=recency)
-    return ranking_metrics(lists, relevant, k, n_items=train.shape[1])
+    return ranking_metrics(lists, relevant, k, n_items=train.shape[1], similarity=similarity)
 
 
 def evaluate_blends(

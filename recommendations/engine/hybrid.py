@@ -7,6 +7,14 @@ Chain, first that applies:
 2. only a current product -> that product's content neighbours blended with its CF neighbours;
 3. nothing -> trending (in ``category`` if given, else overall).
 
+With ``diversity`` > 0 (or a ``category_cap``) the blended list of chains 1 and 2 is
+re-ranked by maximal marginal relevance over content similarity (:mod:`.diversity`): the best
+``POOL_FACTOR * n`` candidates compete, and the items keep their blended scores, so the list
+is ordered by the re-ranking, not by score. Trending (chain 3 and the filler) is a popularity
+ranking and is left as it is, as are "customers also bought" lists. ``diversity`` 0 (the
+class default, so that an artifact saved before the option existed serves as it did) leaves
+the ranking unchanged; training sets it from ``DEFAULT_PARAMS`` / the staff settings.
+
 Lists shorter than ``n`` after filtering are filled from trending (the current product's
 category first, then overall). Filters, always: never the current product, never an
 ``exclude``d item, never an unavailable item; by default never an item the customer bought
@@ -31,6 +39,7 @@ from .base import (
     FORMAT_VERSION,
 )
 from .combine import fill_from_trending
+from .diversity import POOL_FACTOR, candidate_similarity, mmr_order
 from .interactions import UserHistory
 from .neighbors import NeighborModel, aggregate_by_item
 from .trending import TrendingModel
@@ -74,6 +83,8 @@ class HybridRecommender(BaseRecommender):
         exclude_seen: bool = True,
         normalization: str = "max",
         fill_with_trending: bool = True,
+        diversity: float = 0.0,
+        category_cap: int = 0,
     ):
         self.w_content = w_content
         self.w_cf = w_cf
@@ -82,6 +93,8 @@ class HybridRecommender(BaseRecommender):
         self.exclude_seen = exclude_seen
         self.normalization = normalization
         self.fill_with_trending = fill_with_trending
+        self.diversity = diversity
+        self.category_cap = category_cap
 
     # -- fitting -----------------------------------------------------------------------
     def fit(
@@ -98,6 +111,10 @@ class HybridRecommender(BaseRecommender):
             raise ValueError(f"unknown normalization {self.normalization!r}; expected one of {NORMALIZATIONS}")
         if self.w_content < 0 or self.w_cf < 0:
             raise ValueError("w_content and w_cf must be non-negative")
+        if not 0.0 <= float(self.diversity) <= 1.0:
+            raise ValueError(f"diversity must lie in [0, 1], got {self.diversity}")
+        if int(self.category_cap) < 0:
+            raise ValueError("category_cap must be 0 (no cap) or more")
         parts = {"cf": cf, "content": content, "also_bought": also_bought, "trending": trending}
         sizes = {}
         for name, model in parts.items():
@@ -226,7 +243,7 @@ class HybridRecommender(BaseRecommender):
             result = Recommendations.empty()
         else:
             candidates, scores, reasons, anchors = blended
-            order = top_n(scores, max(n, 0))
+            order = self._ranked(candidates, scores, max(n, 0))
             result = Recommendations(candidates[order], scores[order], reasons[order], anchors[order])
 
         if result.items.size < n and (blended is None or self.fill_with_trending):
@@ -235,6 +252,28 @@ class HybridRecommender(BaseRecommender):
                 fill_category = int(self.trending_.item_categories_[current_item])
             result = fill_from_trending(result, n, self.trending_, category=fill_category, exclude=banned, available=mask)
         return result
+
+    def _ranked(self, candidates: np.ndarray, scores: np.ndarray, n: int) -> np.ndarray:
+        """Return the positions of the ``n`` items to show, best first: by score, or diversified."""
+        strength = float(self.diversity)
+        cap = int(self.category_cap)
+        categories = self.trending_.item_categories_ if self.trending_ is not None else None
+        content = self.content_ if isinstance(self.content_, NeighborModel) else None
+        if strength > 0 and content is None:
+            strength = 0.0  # no content similarity to diversify on
+        if (strength <= 0 and (cap <= 0 or categories is None)) or n <= 1:
+            return top_n(scores, n)
+        pool = top_n(scores, POOL_FACTOR * n)
+        pool_items = candidates[pool]
+        similarity = (
+            candidate_similarity(content.neighbors_, content.neighbor_scores_, pool_items)
+            if strength > 0 else np.zeros((pool.size, pool.size), dtype=np.float32)
+        )
+        picks = mmr_order(
+            scores[pool], similarity, n, strength,
+            categories=None if categories is None else categories[pool_items], category_cap=cap,
+        )  # fmt: skip
+        return pool[picks]
 
     def similar_items(self, item: int, n: int = 10, *, exclude=None, available=None) -> Recommendations:
         """Return items like ``item``: its content and CF neighbours blended, filled from its category."""

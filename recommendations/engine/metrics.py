@@ -102,8 +102,40 @@ def catalogue_coverage(recommended, n_items: int) -> float:
     return float(np.unique(recommended[recommended >= 0]).size / n_items)
 
 
-def ranking_metrics(recommended, relevant: Relevant, k: int, n_items: int | None = None) -> dict[str, float]:
-    """Return precision, recall, ndcg, map, hit_rate (and coverage when ``n_items`` is given) at k."""
+def intra_list_diversity(recommended, similarity: sp.spmatrix) -> float:
+    """Mean over lists of the mean ``1 - sim(a, b)`` over each list's unordered pairs of items.
+
+    ``similarity`` is an item x item matrix (e.g. the content model's neighbour lists); a pair
+    counts with the larger of ``sim(a, b)`` and ``sim(b, a)``, and a pair not stored counts
+    as 0. Lists with fewer than two items are left out; 0.0 when none has two.
+    """
+    recommended = np.asarray(recommended, dtype=np.int64)
+    if recommended.ndim != 2 or recommended.shape[1] < 2:
+        return 0.0
+    similarity = sp.csr_matrix(similarity)
+    a, b = np.triu_indices(recommended.shape[1], k=1)
+    first, second = recommended[:, a], recommended[:, b]
+    valid = (first >= 0) & (second >= 0)
+    rows = np.nonzero(valid)[0]
+    first, second = first[valid], second[valid]
+    pair_similarity = np.zeros(first.size)
+    if first.size:
+        forward = np.asarray(similarity[first, second]).ravel()
+        backward = np.asarray(similarity[second, first]).ravel()
+        pair_similarity = np.maximum(forward, backward)
+    n_rows = recommended.shape[0]
+    pairs = np.bincount(rows, minlength=n_rows)
+    dissimilarity = np.bincount(rows, weights=1.0 - pair_similarity, minlength=n_rows)
+    listed = pairs > 0
+    if not listed.any():
+        return 0.0
+    return float(np.mean(dissimilarity[listed] / pairs[listed]))
+
+
+def ranking_metrics(
+    recommended, relevant: Relevant, k: int, n_items: int | None = None, similarity: sp.spmatrix | None = None
+) -> dict[str, float]:
+    """Return precision, recall, ndcg, map, hit_rate at k; coverage with ``n_items``, ild with ``similarity``."""
     found, n_relevant = hits(recommended, relevant, k)
     result = {
         "precision": precision_at_k(recommended, relevant, k),
@@ -115,4 +147,6 @@ def ranking_metrics(recommended, relevant: Relevant, k: int, n_items: int | None
     }
     if n_items is not None:
         result["coverage"] = catalogue_coverage(recommended, n_items)
+    if similarity is not None:
+        result["ild"] = intra_list_diversity(np.asarray(recommended)[:, :k], similarity)
     return result

@@ -22,6 +22,7 @@ from .content import ContentModel
 from .evaluation import evaluate_model, random_split, time_split
 from .hybrid import HybridRecommender
 from .interactions import interaction_matrix
+from .pipeline import DEFAULT_PARAMS
 from .trending import TrendingModel
 
 GENRES = (
@@ -51,7 +52,7 @@ PUBLISHED_TRAIN_ROWS = 74_992
 PUBLISHED_TEST_ROWS = 25_008
 SAR_SANITY_NDCG = 0.3795
 
-ALL_MODELS = ("popularity", "sar", "item_knn", "ease", "content", "hybrid", "hybrid_all_history", "cf")
+ALL_MODELS = ("popularity", "sar", "item_knn", "ease", "content", "hybrid", "hybrid_diversity_off", "hybrid_all_history", "cf")
 
 
 def default_path(repo_root: Optional[Path] = None) -> Path:
@@ -135,15 +136,20 @@ def _fit_models(data: MovieLensData, train_mask: np.ndarray, names: Iterable[str
         models["sar"] = (sar, affinity)
     if "item_knn" in names:
         models["item_knn"] = ItemKNN("bm25", k=100).fit(train)
-    need_ease = names & {"ease", "hybrid", "hybrid_all_history"}
+    hybrids = {"hybrid", "hybrid_diversity_off", "hybrid_all_history"}
+    need_ease = names & {"ease", *hybrids}
     if need_ease:
         models["ease"] = EASE(l2=500.0, k=200).fit(train)
-    if names & {"content", "hybrid", "hybrid_all_history"}:
+    if names & {"content", *hybrids}:
         models["content"] = ContentModel(k=50).fit(data.texts)
     if "hybrid" in names:
-        models["hybrid"] = HybridRecommender(w_content=0.25, w_cf=0.75).fit(cf=models["ease"], content=models["content"])
+        models["hybrid"] = HybridRecommender(w_content=0.25, w_cf=0.75, diversity=DEFAULT_PARAMS["diversity"]).fit(
+            cf=models["ease"], content=models["content"]
+        )
+    if "hybrid_diversity_off" in names:
+        models["hybrid_diversity_off"] = HybridRecommender(w_content=0.25, w_cf=0.75).fit(cf=models["ease"], content=models["content"])
     if "hybrid_all_history" in names:
-        models["hybrid_all_history"] = HybridRecommender(w_content=0.25, w_cf=0.75, n_recent=0).fit(
+        models["hybrid_all_history"] = HybridRecommender(w_content=0.25, w_cf=0.75, n_recent=0, diversity=DEFAULT_PARAMS["diversity"]).fit(
             cf=models["ease"], content=models["content"]
         )
     if "cf" in names:
@@ -156,21 +162,22 @@ def _evaluate(data: MovieLensData, train_mask: np.ndarray, models: dict[str, Any
     train = data.matrix(train_mask)
     test = data.matrix(~train_mask)
     results = {}
+    similarity = models["content"].similarity_matrix() if "content" in models else None  # for ILD
     for name, model in models.items():
         started = time.perf_counter()
         extra: dict[str, Any] = {}
         if name == "sar":
             model, affinity = model
-            metrics = evaluate_model(model, train, test, k=k, history=affinity)
+            metrics = evaluate_model(model, train, test, k=k, history=affinity, similarity=similarity)
         elif name == "cf":
             model, choice = model
             extra["choice"] = choice
-            metrics = evaluate_model(model, train, test, k=k)
-        elif name in ("hybrid", "hybrid_all_history"):
+            metrics = evaluate_model(model, train, test, k=k, similarity=similarity)
+        elif name in ("hybrid", "hybrid_diversity_off", "hybrid_all_history"):
             # Served request by request: each history ordered by time, its 20 latest items used.
-            metrics = evaluate_model(model, train, test, k=k, recency=data.recency(train_mask))
+            metrics = evaluate_model(model, train, test, k=k, recency=data.recency(train_mask), similarity=similarity)
         else:
-            metrics = evaluate_model(model, train, test, k=k)
+            metrics = evaluate_model(model, train, test, k=k, similarity=similarity)
         metrics["seconds"] = round(time.perf_counter() - started, 3)
         results[name] = {**metrics, **extra}
     return results
@@ -191,8 +198,10 @@ def benchmark_movielens(
     ``results["cf"]`` is the model the store would get for this catalogue (with its ``choice``).
     Model names: popularity, sar (the harness sanity check), item_knn (BM25, 100
     neighbours), ease (lambda 500, pruned to 200 per item), content (TF-IDF of title and
-    genres), hybrid (0.75 EASE + 0.25 content over the 20 latest history items, as served),
-    hybrid_all_history (the same over the whole history), cf.
+    genres), hybrid (0.75 EASE + 0.25 content over the 20 latest history items, re-ranked with the
+    default diversity, as served),
+    hybrid_diversity_off (the same without re-ranking), hybrid_all_history (the served hybrid over
+    the whole history), cf.
     """
     path = Path(path) if path is not None else default_path()
     if not (path / "u.data").exists():

@@ -20,9 +20,9 @@
 ``params``: any subset of :data:`DEFAULT_PARAMS` (unknown keys are refused). ``on_step``:
 ``callback(step, seconds, info)`` after each step of :data:`TRAINING_STEPS` (info: counts).
 ``step_seconds`` maps step name to seconds; ``metrics`` is ``{}`` without evaluation, else
-``{"k", "split", "results": {"popularity", "content", "cf", "hybrid"}, "blends"}`` where each
-result has precision, recall, ndcg, map, hit_rate, coverage, users, and ``hybrid`` also
-``w_content``/``w_cf`` of the best blend. The bundle's ``metadata`` records counts, the
+``{"k", "split", "results": {"popularity", "content", "cf", "hybrid", "hybrid_diversity_off"}, "blends"}``
+where each result has precision, recall, ndcg, map, hit_rate, coverage, ild, users, and the
+hybrids also ``w_content``/``w_cf`` of the best blend and their ``diversity``/``category_cap``. The bundle's ``metadata`` records counts, the
 params used, the CF choice (``metadata["cf_choice"]``), step times and metrics. The bundle
 has passed :func:`validate_bundle`; a degenerate one raises :class:`BundleValidationError`, and so
 does an empty products frame, before any model is fitted.
@@ -74,6 +74,10 @@ DEFAULT_PARAMS: dict[str, Any] = {
     "exclude_purchased": True,
     "exclude_seen": True,
     "normalization": "max",
+    # diversity: MMR strength over content similarity (0 = off) and at most this many items of
+    # one category per list (0 = no cap); personal and product lists, not trending
+    "diversity": 0.2,
+    "category_cap": 0,
     # evaluation (per-user time split)
     "evaluate": True,
     "eval_k": 10,
@@ -230,7 +234,12 @@ def fit_also_bought(data: TrainingData, params: Mapping[str, Any]) -> CoPurchase
     ).fit(keep_active_users(matrix, 2))
 
 
-def make_hybrid(params: Mapping[str, Any], w_content: Optional[float] = None, w_cf: Optional[float] = None):
+def make_hybrid(
+    params: Mapping[str, Any], w_content: Optional[float] = None, w_cf: Optional[float] = None, *, diversity: bool = True
+):
+    """Return the unfitted hybrid ``params`` describe; ``diversity=False`` turns re-ranking off (evaluation)."""
+    if not diversity:
+        params = {**params, "diversity": 0.0, "category_cap": 0}
     return HybridRecommender(
         w_content=float(params["w_content"] if w_content is None else w_content),
         w_cf=float(params["w_cf"] if w_cf is None else w_cf),
@@ -238,6 +247,8 @@ def make_hybrid(params: Mapping[str, Any], w_content: Optional[float] = None, w_
         exclude_purchased=bool(params["exclude_purchased"]),
         exclude_seen=bool(params["exclude_seen"]),
         normalization=params["normalization"],
+        diversity=float(params["diversity"]),
+        category_cap=int(params["category_cap"]),
     )
 
 
@@ -245,6 +256,10 @@ def evaluate_strategies(data: TrainingData, content: ContentModel, params: Mappi
     """Return offline metrics on a per-user time split: popularity, content, CF, and hybrid blends.
 
     CF and trending are refitted on the train part; the content model (text only) is reused.
+    Every strategy also gets intra-list diversity (``ild``, over content similarity) beside
+    coverage. The blends are the hybrid as configured (diversity included); ``results["hybrid"]``
+    is the best of them and ``results["hybrid_diversity_off"]`` the same blend without
+    re-ranking, so the two rows show what diversity costs in accuracy and brings in variety.
     Relevant items are each user's test items not already in their train history; at most
     ``eval_max_users`` users are scored (a seeded sample).
     """
@@ -267,17 +282,22 @@ def evaluate_strategies(data: TrainingData, content: ContentModel, params: Mappi
     )
     cf, _ = fit_cf(train, params)
     recency = data.recency(train_mask)
+    similarity = content.similarity_matrix()
     results = {
-        "popularity": evaluate_model(trend, train, test, k=k, users=users),
-        "content": evaluate_model(content, train, test, k=k, users=users),
-        "cf": evaluate_model(cf, train, test, k=k, users=users),
+        "popularity": evaluate_model(trend, train, test, k=k, users=users, similarity=similarity),
+        "content": evaluate_model(content, train, test, k=k, users=users, similarity=similarity),
+        "cf": evaluate_model(cf, train, test, k=k, users=users, similarity=similarity),
     }
-    blends = []
-    for w in params["eval_weights"]:
-        hybrid = make_hybrid(params, float(w), 1.0 - float(w)).fit(cf=cf, content=content, trending=trend)
-        blends.append({"w_content": float(w), "w_cf": 1.0 - float(w), **evaluate_model(hybrid, train, test, k=k, users=users, recency=recency)})
+
+    def hybrid_metrics(w: float, diversity: bool = True) -> dict[str, Any]:
+        hybrid = make_hybrid(params, w, 1.0 - w, diversity=diversity).fit(cf=cf, content=content, trending=trend)
+        measured = evaluate_model(hybrid, train, test, k=k, users=users, recency=recency, similarity=similarity)
+        return {"w_content": w, "w_cf": 1.0 - w, **measured}
+
+    blends = [hybrid_metrics(float(w)) for w in params["eval_weights"]]
     best = max(blends, key=lambda b: (b["ndcg"], -abs(b["w_content"] - float(params["w_content"]))))
-    results["hybrid"] = dict(best)
+    results["hybrid"] = {**best, "diversity": float(params["diversity"]), "category_cap": int(params["category_cap"])}
+    results["hybrid_diversity_off"] = {**hybrid_metrics(best["w_content"], diversity=False), "diversity": 0.0, "category_cap": 0}
     return {
         "k": k,
         "split": {"protocol": f"per-user last {params['eval_test_ratio']:.0%} by time", "train": int(train_mask.sum()), "test": int((~train_mask).sum())},

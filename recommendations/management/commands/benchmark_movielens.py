@@ -29,7 +29,7 @@ class Command(BaseCommand):
     @staticmethod
     def json_shape(report: dict) -> dict:
         """The same shape as `evaluate --json`: {"k", "results": {strategy: metrics}}, plus the references."""
-        names = {"popularity": "popularity", "content": "content", "cf": "cf", "hybrid": "hybrid"}
+        names = {"popularity": "popularity", "content": "content", "cf": "cf", "hybrid": "hybrid", "hybrid_diversity_off": "hybrid_diversity_off"}
         results = {label: report["results"][name] for name, label in names.items() if name in report["results"]}
         extra = {name: metrics for name, metrics in report["results"].items() if name not in names}
         shaped = {"k": report["k"], "split": report["split"], "results": results, "other_models": extra,

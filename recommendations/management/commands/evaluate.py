@@ -9,11 +9,15 @@ from recommendations.models import RecommenderSettings
 from recommendations.services import training_params
 from recommendations.store_training import evaluate_from_database
 
-METRIC_COLUMNS = [("precision", "P@{k}"), ("recall", "R@{k}"), ("ndcg", "NDCG@{k}"), ("map", "MAP"), ("coverage", "coverage")]
+METRIC_COLUMNS = [("precision", "P@{k}"), ("recall", "R@{k}"), ("ndcg", "NDCG@{k}"), ("map", "MAP"), ("coverage", "coverage"), ("ild", "ILD@{k}")]
 
 
 class Command(BaseCommand):
-    help = "Evaluate popularity, content, CF and hybrid blends on a per-user time split of the store's interactions."
+    help = (
+        "Evaluate popularity, content, CF and hybrid blends on a per-user time split of the store's interactions, "
+        "with intra-list diversity (ILD) and catalogue coverage beside the ranking metrics, and the best blend "
+        "with and without the diversity re-ranking of the recommender settings."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--json", dest="json_path", help="Write the figures to this JSON file.")
@@ -67,7 +71,14 @@ class Command(BaseCommand):
             label = f"hybrid {blend['w_content']:.2f}/{blend['w_cf']:.2f}"
             marker = " *" if blend["w_content"] == best["w_content"] else ""
             lines.append(row(label, blend) + marker)
+        if "hybrid_diversity_off" in report["results"]:
+            lines.append(row(f"hybrid {best['w_content']:.2f}/{best['w_cf']:.2f} div. off", report["results"]["hybrid_diversity_off"]))
         lines.append(f"* best blend: w_content {best['w_content']:.2f}, w_cf {best['w_cf']:.2f}")
+        lines.append(
+            f"Hybrid rows re-rank with diversity {best.get('diversity', 0.0):.2f} (MMR over content similarity)"
+            f" and category cap {best.get('category_cap', 0) or 'none'}, as the recommender settings say;"
+            " ILD is the mean 1 - content similarity within a list, coverage the share of products in any list."
+        )
         return "\n".join(lines)
 
     @staticmethod

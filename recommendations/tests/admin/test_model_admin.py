@@ -81,6 +81,7 @@ def test_settings_open_as_a_single_page_and_save(staff_client):
         "view_weight": 1, "click_weight": 3, "add_to_cart_weight": 5, "purchase_weight": 9,
         "cf_half_life_days": 14, "trending_half_life_days": 3, "content_neighbors_k": 40, "cf_neighbors_k": 80,
         "min_interactions": 2, "w_content": 0.4, "w_cf": 0.6, "exclude_purchased": "on",
+        "diversity": 0.2, "category_cap": 0,
     }
     staff_client.post(response.url, form)
     saved = RecommenderSettings.load()

@@ -8,8 +8,8 @@ from django.core.management.base import CommandError
 
 from recommendations.engine.movielens import default_path
 
-STRATEGIES = {"popularity", "content", "cf", "hybrid"}
-METRICS = {"precision", "recall", "ndcg", "map", "coverage"}
+STRATEGIES = {"popularity", "content", "cf", "hybrid", "hybrid_diversity_off"}
+METRICS = {"precision", "recall", "ndcg", "map", "coverage", "ild"}
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 
@@ -19,7 +19,7 @@ def test_evaluate_prints_a_table_and_writes_json_and_plot(small_store, tmp_path,
     call_command("evaluate", json=str(json_path), plot=str(plot_path), weights="0,0.5,1")
 
     out = capsys.readouterr().out
-    for label in ("popularity", "content", "cf", "hybrid 0.00/1.00", "hybrid 0.50/0.50", "hybrid 1.00/0.00", "best blend"):
+    for label in ("popularity", "content", "cf", "hybrid 0.00/1.00", "hybrid 0.50/0.50", "hybrid 1.00/0.00", "div. off", "ILD@10", "best blend"):
         assert label in out
     report = json.loads(json_path.read_text())
     assert report["k"] == 10

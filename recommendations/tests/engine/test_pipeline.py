@@ -53,8 +53,8 @@ def test_train_bundle_runs_the_named_steps_in_order_and_reports_each():
     assert seen == list(TRAINING_STEPS)
     assert list(steps) == list(TRAINING_STEPS)
     assert all(seconds >= 0 for seconds in steps.values())
-    assert set(metrics["results"]) == {"popularity", "content", "cf", "hybrid"}
-    assert {"w_content", "w_cf", "ndcg", "precision", "recall", "map", "coverage"} <= set(metrics["results"]["hybrid"])
+    assert set(metrics["results"]) == {"popularity", "content", "cf", "hybrid", "hybrid_diversity_off"}
+    assert {"w_content", "w_cf", "ndcg", "precision", "recall", "map", "coverage", "ild"} <= set(metrics["results"]["hybrid"])
     assert bundle.metadata["cf_choice"]["model"] == "ease"
     assert bundle.metadata["counts"]["items"] == 30
     assert bundle.metadata["metrics"] == metrics
