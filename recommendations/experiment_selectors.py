@@ -17,6 +17,7 @@ from recommendations.selectors import (
     recommendations_similar,
     recommendations_trending,
 )
+from recommendations.serving import item_group_key
 from recommendations.store import CustomerRef
 
 STRATEGY_INTERLEAVED = "interleaved"
@@ -80,6 +81,7 @@ def recommendations_interleaved(
 
     Both rankings come through the usual cached lists (a hit costs what it always does); the
     merge is redone per response, seeded by its request id, so a response can be replayed.
+    The merge is over item groups, so two variants of one product never both appear.
     """
     lists = [
         recommendations_for_config(
@@ -88,12 +90,9 @@ def recommendations_interleaved(
         )  # fmt: skip
         for config, digest in teams
     ]
-    by_id = [{item["product_id"]: item for item in listing.results} for listing in lists]
-    merged = team_draft(
-        [item["product_id"] for item in lists[0].results], [item["product_id"] for item in lists[1].results], k, seed=request_id
-    )
-    results = [
-        {**by_id[0 if team == TEAM_A else 1][product_id], "team": team} for product_id, team in zip(merged.items, merged.teams)
-    ]
+    rankings = [[item_group_key(item["product_id"]) for item in listing.results] for listing in lists]
+    by_group = [dict(reversed(list(zip(ranking, listing.results)))) for ranking, listing in zip(rankings, lists)]
+    merged = team_draft(rankings[0], rankings[1], k, seed=request_id)
+    results = [{**by_group[0 if team == TEAM_A else 1][group], "team": team} for group, team in zip(merged.items, merged.teams)]
     source = SOURCE_CACHE if all(listing.source == SOURCE_CACHE for listing in lists) else SOURCE_MODEL
     return RecommendationList(results, STRATEGY_INTERLEAVED, lists[0].model_version, source=source)

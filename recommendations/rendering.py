@@ -43,11 +43,12 @@ class ProductCard(NamedTuple):
     category_name: str
     is_active: bool
     stock: int | None
+    item_group_id: str  # "" when the product has no variants
 
     @classmethod
     def of(cls, product: Product) -> "ProductCard":
         return cls(product.product_id, product.title, product.price, product.currency, product.image_url,
-                   product.category.name, product.is_active, product.stock)  # fmt: skip
+                   product.category.name, product.is_active, product.stock, product.item_group_id)  # fmt: skip
 
     @property
     def available(self) -> bool:
@@ -60,18 +61,25 @@ def listed_product_ids(item_ids: np.ndarray, found: Recommendations, subject_id:
     return {*item_ids[found.items].tolist(), *item_ids[anchors].tolist(), *([subject_id] if subject_id else [])}
 
 
-def list_results(item_ids: np.ndarray, found: Recommendations, products: dict[str, ProductCard], *, k: int) -> list[dict]:
+def list_results(
+    item_ids: np.ndarray, found: Recommendations, products: dict[str, ProductCard], *, k: int, hidden_group: str = ""
+) -> list[dict]:
     """Return the first ``k`` results of model output, ranked order kept, products missing or unavailable dropped.
 
-    ``item_ids``: the model's product id per item index; ``products``: the cards by product id.
+    A list shows one product per item group, the best-ranked available variant, and none of
+    ``hidden_group`` (the page's product's). ``item_ids``: the model's product id per item
+    index; ``products``: the cards by product id, whose groups are the store's current ones.
     """
     ids = item_ids[found.items].tolist()
     anchor_ids = [item_ids[anchor] if anchor >= 0 else None for anchor in found.anchors.tolist()]
+    shown_groups = {hidden_group} - {""}
     results = []
     for product_id, score, reason, anchor_id in zip(ids, found.scores.tolist(), found.reasons.tolist(), anchor_ids):
         product = products.get(product_id)
-        if product is None or not product.available:
+        if product is None or not product.available or product.item_group_id in shown_groups:
             continue
+        if product.item_group_id:
+            shown_groups.add(product.item_group_id)
         results.append(recommended_product(product, score=score, reason=reason_text(reason, product, products.get(anchor_id))))
         if len(results) == k:
             break

@@ -35,7 +35,8 @@ from recommendations.store import (
 from shop.activity import activity_generation, customer_activity_key, user_activity_key
 
 # Extra candidates asked of the model, in case a product became unavailable since the
-# availability mask was last read.
+# availability mask was last read. Catalogues with item groups ask for more still
+# (ServingModel.candidate_count), as a list shows one variant per group.
 CANDIDATE_MARGIN = 8
 
 STRATEGY_CONTENT = "content"
@@ -75,12 +76,13 @@ def _similar_list(model: ServingModel, availability: Availability, *, product_id
     mask = availability_tracker.mask_for(model, availability)
     item = model.bundle.index_of(product_id)
     banned = model.items_of(exclude)
+    n = model.candidate_count(k + CANDIDATE_MARGIN)
     if item >= 0:
-        found = model.similar.recommend(None, k + CANDIDATE_MARGIN, current_item=item, exclude=banned, available=mask)
+        found = model.similar.recommend(None, n, current_item=item, exclude=banned, available=mask)
         return _rendered(model, found, k=k, strategy=STRATEGY_CONTENT, subject_id=product_id)
     category = _category_of_new_product(model, product_id)
-    found = model.similar.recommend(None, k + CANDIDATE_MARGIN, category=category, exclude=banned, available=mask)
-    return _rendered(model, found, k=k, strategy=STRATEGY_CONTENT)
+    found = model.similar.recommend(None, n, category=category, exclude=banned, available=mask)
+    return _rendered(model, found, k=k, strategy=STRATEGY_CONTENT, subject_id=product_id)
 
 
 def recommendations_also_bought(
@@ -97,14 +99,14 @@ def _also_bought_list(model: ServingModel, availability: Availability, *, produc
     mask = availability_tracker.mask_for(model, availability)
     item = model.bundle.index_of(product_id)
     banned = model.items_of(exclude)
-    n = k + CANDIDATE_MARGIN
+    n = model.candidate_count(k + CANDIDATE_MARGIN)
     if item >= 0:
         found = model.hybrid.also_bought(item, n, exclude=banned, available=mask)
         found = fill_from_trending(found, n, model.hybrid.trending_, category=model.category_of(item), exclude=np.append(banned, item), available=mask)
         return _rendered(model, found, k=k, strategy=STRATEGY_ALSO_BOUGHT, subject_id=product_id)
     category = _category_of_new_product(model, product_id)
     found = fill_from_trending(Recommendations.empty(), n, model.hybrid.trending_, category=category, exclude=banned, available=mask)
-    return _rendered(model, found, k=k, strategy=STRATEGY_ALSO_BOUGHT)
+    return _rendered(model, found, k=k, strategy=STRATEGY_ALSO_BOUGHT, subject_id=product_id)
 
 
 def recommendations_trending(
@@ -125,7 +127,7 @@ def recommendations_trending(
 def _trending_list(model: ServingModel, availability: Availability, *, category: str | None, k: int, exclude: Sequence[str]) -> RecommendationList:
     mask = availability_tracker.mask_for(model, availability)
     banned = model.items_of(exclude)
-    n = k + CANDIDATE_MARGIN
+    n = model.candidate_count(k + CANDIDATE_MARGIN)
     if category is None:
         return _rendered(model, model.hybrid.trending(n, exclude=banned, available=mask), k=k, strategy=STRATEGY_TRENDING)
     indices = [index for name in category_names(slug=category) if (index := model.bundle.category_index(name)) is not None]
@@ -142,10 +144,9 @@ def recommendations_popular(
 
     The page's product is left out. Raises ApiError 404 for a product the store does not have.
     """
-    if product_id:
-        product_or_404(product_id)
+    hidden_group = product_or_404(product_id).item_group_id if product_id else ""
     exclude = [*exclude, *([product_id] if product_id else [])]
-    return _popular(category=None, k=k, exclude=exclude, key_parts=("popular", *variant_part(variant_digest)))
+    return _popular(category=None, k=k, exclude=exclude, key_parts=("popular", *variant_part(variant_digest)), hidden_group=hidden_group)
 
 
 # -- personal lists ---------------------------------------------------------------------------
@@ -263,11 +264,11 @@ def _personal_from_database(request: PersonalRequest) -> RecommendationList:
 def _personal_list(request: PersonalRequest, history: CustomerHistory) -> RecommendationList:
     model = request.model
     mask = availability_tracker.mask_for(model, request.availability)
-    current_item, category, subject_id = None, None, None
+    current_item, category = None, None
     if request.product_id:
         item = model.bundle.index_of(request.product_id)
         if item >= 0:
-            current_item, subject_id = item, request.product_id
+            current_item = item
         else:
             category = _category_of_new_product(model, request.product_id)
     banned = model.items_of(request.exclude)
@@ -275,24 +276,29 @@ def _personal_list(request: PersonalRequest, history: CustomerHistory) -> Recomm
         banned = np.concatenate((banned, model.items_of_product_pks(history.purchased_product_pks)))
     found = model.blend(*request.weights).recommend(
         model.history_of(history.latest),
-        request.k + CANDIDATE_MARGIN,
+        model.candidate_count(request.k + CANDIDATE_MARGIN),
         current_item=current_item,
         category=category,
         exclude=banned,
         available=mask,
     )
-    return _rendered(model, found, k=request.k, strategy=request.strategy, subject_id=subject_id)
+    return _rendered(model, found, k=request.k, strategy=request.strategy, subject_id=request.product_id)
 
 
 # -- shared steps -----------------------------------------------------------------------------
 
 
 def _rendered(model: ServingModel, found: Recommendations, *, k: int, strategy: str, subject_id: str | None = None) -> RecommendationList:
-    """Read the product rows the list shows (one query) and render it; ApiError 404 when ``subject_id`` is gone."""
+    """Read the product rows the list shows (one query) and render it, one product per item group.
+
+    ``subject_id``: the page's product, whose group the list leaves out; ApiError 404 when it is gone.
+    """
+    found = model.one_per_group(found, k + CANDIDATE_MARGIN, current_item=model.bundle.index_of(subject_id) if subject_id else -1)
     products = products_by_id(listed_product_ids(model.bundle.item_ids, found, subject_id))
     if subject_id and subject_id not in products:
         raise product_not_found(subject_id)
-    return RecommendationList(list_results(model.bundle.item_ids, found, products, k=k), strategy, model.version_id)
+    hidden_group = products[subject_id].item_group_id if subject_id else ""
+    return RecommendationList(list_results(model.bundle.item_ids, found, products, k=k, hidden_group=hidden_group), strategy, model.version_id)
 
 
 def _category_of_new_product(model: ServingModel, product_id: str) -> int | None:
@@ -306,24 +312,28 @@ def _category_of_new_product(model: ServingModel, product_id: str) -> int | None
 def _popular_for_product(*, product_id: str, k: int, exclude: Sequence[str], kind: str) -> RecommendationList:
     """Return the popular products of this product's category (ApiError 404 when unknown)."""
     product = product_or_404(product_id)
-    return _popular(category=product.category.slug, k=k, exclude=[*exclude, product_id], key_parts=(kind, product_id))
+    return _popular(
+        category=product.category.slug, k=k, exclude=[*exclude, product_id], key_parts=(kind, product_id), hidden_group=product.item_group_id
+    )
 
 
 def _popular_personal(*, customer: CustomerRef, k: int, product_id: str | None, exclude: Sequence[str]) -> RecommendationList:
     """Return the popular products, after the same 404s a personal list gives for an unknown customer or product."""
     if customer.customer_id is not None:
         customer_state(customer=customer)
-    if product_id:
-        product_or_404(product_id)
-    return _popular(category=None, k=k, exclude=[*exclude, *([product_id] if product_id else [])], key_parts=("personal",))
+    hidden_group = product_or_404(product_id).item_group_id if product_id else ""
+    exclude = [*exclude, *([product_id] if product_id else [])]
+    return _popular(category=None, k=k, exclude=exclude, key_parts=("personal",), hidden_group=hidden_group)
 
 
-def _popular(*, category: str | None, k: int, exclude: Sequence[str], key_parts: tuple) -> RecommendationList:
+def _popular(*, category: str | None, k: int, exclude: Sequence[str], key_parts: tuple, hidden_group: str = "") -> RecommendationList:
+    """Return the cached popular list; ``hidden_group``: the page's product's item group, left out."""
     availability = availability_tracker.current()
-    key = list_key(None, *key_parts, f"c{category or '-'}", k=k, exclude=exclude, availability_digest=availability.digest)
-    return cached_list(key, partial(_popular_list, category=category, k=k, exclude=exclude))
+    group_part = (f"h{hidden_group}",) if hidden_group else ()
+    key = list_key(None, *key_parts, f"c{category or '-'}", *group_part, k=k, exclude=exclude, availability_digest=availability.digest)
+    return cached_list(key, partial(_popular_list, category=category, k=k, exclude=exclude, hidden_group=hidden_group))
 
 
-def _popular_list(*, category: str | None, k: int, exclude: Sequence[str]) -> RecommendationList:
-    products = popular_products(category=category, k=k, exclude=exclude)
+def _popular_list(*, category: str | None, k: int, exclude: Sequence[str], hidden_group: str = "") -> RecommendationList:
+    products = popular_products(category=category, k=k, exclude=exclude, hidden_group=hidden_group)
     return RecommendationList(popular_results(products, overall=category is None), STRATEGY_POPULAR, None)

@@ -22,7 +22,8 @@ from django.core.files.storage import default_storage
 from django.db import DatabaseError
 from django.db.models import Q
 
-from recommendations.engine import EVENT_KINDS, HybridRecommender, ModelBundle, user_history
+from recommendations.engine import EVENT_KINDS, HybridRecommender, ModelBundle, Recommendations, user_history
+from recommendations.engine.groups import NO_GROUP, candidates_for, distinct_group_prefix
 from recommendations.models import ModelVersion, RecommenderSettings
 from recommendations.serving_cache import local_list_cache
 from recommendations.store import HistoryEvent
@@ -58,24 +59,33 @@ class ServingModel:
     bundle: ModelBundle
     similar: HybridRecommender  # content neighbours only, filled from the product's category
     item_of_product_pk: dict[int, int]  # the store's primary key -> item index, for history rows
+    item_groups: np.ndarray  # group number per item (-1: no variants), as the store said when the model loaded
+    largest_group: int
     _blends: dict[tuple[float, float], HybridRecommender] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
     def from_bundle(cls, bundle: ModelBundle, *, version_id: int, activated_at: datetime | None = None) -> ServingModel:
-        """Wrap a loaded bundle; reads every product's (pk, product_id) once (one query)."""
+        """Wrap a loaded bundle; reads every product's (pk, product_id, item_group_id) once (one query)."""
         bundle.index_of("")  # build the id -> index map now, not in the first request
-        item_of_product_pk = {
-            pk: item
-            for pk, product_id in Product.objects.order_by().values_list("pk", "product_id").iterator(chunk_size=10_000)
-            if (item := bundle.index_of(product_id)) >= 0
-        }
+        item_of_product_pk: dict[int, int] = {}
+        item_groups = np.full(bundle.n_items, NO_GROUP, dtype=np.int64)
+        group_numbers: dict[str, int] = {}
+        rows = Product.objects.order_by().values_list("pk", "product_id", "item_group_id").iterator(chunk_size=10_000)
+        for pk, product_id, group_id in rows:
+            if (item := bundle.index_of(product_id)) >= 0:
+                item_of_product_pk[pk] = item
+                if group_id:
+                    item_groups[item] = group_numbers.setdefault(group_id, len(group_numbers))
+        grouped = item_groups[item_groups != NO_GROUP]
         return cls(
             version_id=version_id,
             activated_at=activated_at,
             bundle=bundle,
             similar=_blend_of(bundle.hybrid, 1.0, 0.0),
             item_of_product_pk=item_of_product_pk,
+            item_groups=item_groups,
+            largest_group=int(np.bincount(grouped).max()) if grouped.size else 1,
         )
 
     @property
@@ -97,6 +107,15 @@ class ServingModel:
                     self._blends.clear()
                 blended = self._blends[(w_content, w_cf)] = _blend_of(self.hybrid, w_content, w_cf)
             return blended
+
+    def candidate_count(self, n: int) -> int:
+        """Return how many candidates to ask the engine for so that ``n`` groups remain (see engine.groups)."""
+        return candidates_for(n, self.largest_group, self.bundle.n_items)
+
+    def one_per_group(self, found: Recommendations, n: int, *, current_item: int = -1) -> Recommendations:
+        """Return the ranked candidates holding ``n`` groups, without the current product's group."""
+        hidden = int(self.item_groups[current_item]) if current_item >= 0 else NO_GROUP
+        return distinct_group_prefix(found, self.item_groups, n, hidden_group=hidden)
 
     def items_of(self, product_ids: Sequence[str]) -> np.ndarray:
         """Return the item indices of these products, leaving out the ones the model does not know."""
@@ -324,6 +343,14 @@ availability_tracker = AvailabilityTracker()
 def serving_model() -> ServingModel | None:
     """Return this process's model for the active version, None when there is none."""
     return active_model_holder.get()
+
+
+def item_group_key(product_id: str) -> tuple[str, object]:
+    """Return what names a product's item group in the loaded model, the product itself without one (no query)."""
+    model = active_model_holder.model
+    item = model.bundle.index_of(product_id) if model is not None else -1
+    group = int(model.item_groups[item]) if item >= 0 else NO_GROUP
+    return ("group", group) if group != NO_GROUP else ("product", product_id)
 
 
 def serving_exclude_purchased() -> bool:

@@ -11,7 +11,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet, Value, Window
+from django.db.models.functions import Coalesce, NullIf, RowNumber
 
 from core.api_errors import ApiError
 from recommendations.rendering import ProductCard
@@ -183,7 +184,8 @@ def _product_cards_sql(count: int) -> str:
         return "p." + name(Product._meta.get_field(field).column)
 
     selected = [product_column(field) for field in ("product_id", "title", "price", "currency", "image_url")]
-    selected += ["c." + name(Category._meta.get_field("name").column), product_column("is_active"), product_column("stock")]
+    selected += ["c." + name(Category._meta.get_field("name").column)]
+    selected += [product_column(field) for field in ("is_active", "stock", "item_group_id")]
     return (
         f"SELECT {', '.join(selected)} FROM {name(Product._meta.db_table)} p "
         f"JOIN {name(Category._meta.db_table)} c ON c.{name(Category._meta.pk.column)} = {product_column('category')} "
@@ -197,11 +199,22 @@ def category_names(*, slug: str) -> list[str]:
     return list(Category.objects.filter(pk__in=ids).values_list("name", flat=True))
 
 
-def popular_products(*, category: str | None, k: int, exclude: Sequence[str]) -> QuerySet[Product]:
-    """Return the ``k`` most popular available products (of a category and those below it), ``exclude`` left out."""
-    return (
+def popular_products(*, category: str | None, k: int, exclude: Sequence[str], hidden_group: str = "") -> QuerySet[Product]:
+    """Return the ``k`` most popular available products (of a category and those below it), ``exclude`` left out.
+
+    One product per item group, its most popular available variant, and none of ``hidden_group``.
+    """
+    order = [F("popularity").desc(), F("created_at").desc(), F("product_id").asc()]
+    available = (
         product_list(filters=ProductFilters(category=category, in_stock=True, ordering="popularity"))
         .exclude(product_id__in=[product_id for product_id in exclude if product_id_may_exist(product_id)])
-        .order_by("-popularity", "-created_at", "product_id")
+    )
+    if hidden_group:
+        available = available.exclude(item_group_id=hidden_group)
+    group = Coalesce(NullIf("item_group_id", Value("")), "product_id")
+    return (
+        available.annotate(rank_in_group=Window(RowNumber(), partition_by=[group], order_by=order))
+        .filter(rank_in_group=1)
+        .order_by(*order)
         .defer("description")[:k]
     )

@@ -37,20 +37,37 @@ class StockFilter(admin.SimpleListFilter):
         return queryset
 
 
+class VariantFilter(admin.SimpleListFilter):
+    """Products that are variants of another (an item group) or stand alone; search finds one group's variants."""
+
+    title = "variants"
+    parameter_name = "variant"
+
+    def lookups(self, request, model_admin):
+        return [("grouped", "In an item group"), ("single", "No item group")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "grouped":
+            return queryset.exclude(item_group_id="")
+        if self.value() == "single":
+            return queryset.filter(item_group_id="")
+        return queryset
+
+
 @admin.register(Product)
 class ProductAdmin(admin.ModelAdmin):
-    list_display = ["product_id", "title", "category", "price", "currency", "stock", "is_active", "updated_at"]
+    list_display = ["product_id", "title", "category", "item_group_id", "price", "currency", "stock", "is_active", "updated_at"]
     list_display_links = ["product_id", "title"]
     list_editable = ["price", "stock", "is_active"]
-    list_filter = ["is_active", StockFilter, "category", "currency"]
-    search_fields = ["product_id", "title", "description"]
+    list_filter = ["is_active", StockFilter, VariantFilter, "category", "currency"]
+    search_fields = ["product_id", "title", "description", "=item_group_id"]
     list_select_related = ["category"]
     autocomplete_fields = ["category"]
     readonly_fields = ["created_at", "updated_at"]
     list_per_page = 50
     actions = ["deactivate", "activate"]
     fieldsets = [
-        (None, {"fields": ["product_id", "title", "category", "description", "image_url"]}),
+        (None, {"fields": ["product_id", "title", "category", "description", "image_url", "item_group_id"]}),
         ("Price and stock", {"fields": ["price", "currency", "stock", "is_active"]}),
         ("History", {"fields": ["created_at", "updated_at"]}),
     ]

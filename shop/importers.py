@@ -28,7 +28,7 @@ from shop.event_parsing import EventTimeError, event_time_check, kind_parse, tim
 from shop.models import Category, Customer, Interaction, Product
 
 PRODUCT_COLUMNS = ("product_id", "title", "category", "description", "price", "img_url")
-PRODUCT_OPTIONAL_COLUMNS = ("currency", "stock", "is_active")
+PRODUCT_OPTIONAL_COLUMNS = ("currency", "stock", "is_active", "item_group_id")
 INTERACTION_COLUMNS = ("user_id", "product_id", "interaction_type", "ts")
 
 DEFAULT_CHUNK_SIZE = 5_000
@@ -101,8 +101,9 @@ def products_import(
 ) -> ImportReport:
     """Upsert products by product_id from `product_id,title,category,description,price,img_url`.
 
-    Optional columns `currency`, `stock` and `is_active` are applied when the file has them; an
-    empty cell means the model's default (USD, stock not tracked, active). Categories are
+    Optional columns `currency`, `stock`, `is_active` and `item_group_id` are applied when the file
+    has them; an empty cell means the model's default (USD, stock not tracked, active, no group).
+    Variants of one product share an `item_group_id`, so a recommendation list shows one. Categories are
     created by name. A product_id repeated in the file is rejected, so a re-import is a no-op.
     """
     return _csv_import(
@@ -337,6 +338,8 @@ def _product_row_parse(line: int, record: dict[str, str]) -> _ProductRow:
         fields["stock"] = _stock_parse(record["stock"])
     if "is_active" in record:
         fields["is_active"] = _flag_parse(record["is_active"], column="is_active")
+    if "item_group_id" in record:
+        fields["item_group_id"] = _text_parse(record, "item_group_id", Product).strip()
     return _ProductRow(line, product_id, category_name, fields)
 
 

@@ -82,6 +82,13 @@ class Product(models.Model):
         null=True, blank=True, help_text="Units on hand; leave empty when stock is not tracked (always in stock)."
     )
     is_active = models.BooleanField(default=True, help_text="Inactive products are hidden and never recommended.")
+    item_group_id = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        db_index=True,
+        help_text="Variants of one product share it (sizes, colours, ages); a recommendation list shows one of them.",
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 

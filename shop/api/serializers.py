@@ -75,6 +75,7 @@ class ProductSerializer(serializers.ModelSerializer):
             "image_url",
             "in_stock",
             "stock",
+            "item_group_id",
             "created_at",
         ]
         read_only_fields = fields

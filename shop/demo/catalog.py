@@ -4,6 +4,10 @@ Besides the public columns (what goes into products.csv) every product carries t
 the behaviour model uses: brand and colour (visible in the text), a taste segment
 (invisible in the text, so only collaborative filtering can learn it), a Zipf-like
 popularity within its category, and up to three complementary products.
+
+About a quarter of the products are variants: 2-5 consecutive products of a category that
+are one product in several sizes, colours or ages (same brand, line, type and features,
+a different value of the type's last attribute), sharing an ``item_group_id``.
 """
 
 from dataclasses import dataclass
@@ -14,7 +18,7 @@ import pandas as pd
 from shop.demo.catalog_spec import ATTRIBUTE_VALUES, BRANDS, CATEGORIES, product_types, validate_catalog_spec
 from shop.demo.sampling import WeightedGroups, largest_remainder_counts
 
-PRODUCT_COLUMNS = ["product_id", "title", "category", "description", "price", "img_url", "currency", "stock"]
+PRODUCT_COLUMNS = ["product_id", "title", "category", "description", "price", "img_url", "currency", "stock", "item_group_id"]
 TASTE_SEGMENTS = 8
 PARTNERS_PER_PRODUCT = 3
 POPULARITY_EXPONENT = 0.7
@@ -23,6 +27,8 @@ NEW_ARRIVAL_SHARE = 0.12  # products launched during the window: little history,
 NEW_ARRIVAL_BOOST = 2.5  # new arrivals are promoted, so they are looked at more than their rank says
 PRICE_SPREAD = 0.18  # sigma of the log-normal noise around a type's typical price
 COLOUR_WEIGHTS = np.array([3.0, 2.0, 1.5, 1.0, 1.5, 1.0, 1.0, 1.0, 1.0, 1.0])
+VARIANT_GROUP_START = 0.1  # chance that a product opens a group of variants (about a quarter end up in one)
+VARIANTS_PER_GROUP = (2, 5)
 
 COLOURS = [value for value, _ in ATTRIBUTE_VALUES["colour"]]
 BRAND_NAMES = list(BRANDS)
@@ -36,6 +42,7 @@ class DemoCatalog:
 
     products: pd.DataFrame
     category: np.ndarray  # index into CATEGORIES
+    group_leader: np.ndarray  # row of the group's first variant, -1 when the product has no variants
     product_type: np.ndarray  # index into TYPE_PAIRS
     brand: np.ndarray  # index into BRAND_NAMES
     colour: np.ndarray  # index into COLOURS, -1 when the product has no colour
@@ -97,6 +104,23 @@ def generate_catalog(n_products: int, rng: np.random.Generator) -> DemoCatalog:
         popularity[start : start + count] = 1.0 / (ranks + 1.0) ** POPULARITY_EXPONENT
         start += count
 
+    # Drawn from a jumped copy of the generator, so the draws above and below stay what they were.
+    group_leader, variant = draw_variant_groups(category, product_type, np.random.Generator(rng.bit_generator.jumped()))
+    followers = np.flatnonzero(group_leader >= 0)
+    leaders = group_leader[followers]
+    for traits in (product_type, brand, line_uniforms, model_numbers, feature_uniforms, price_noise, segment):
+        traits[followers] = traits[leaders]
+    attribute_uniforms[followers] = attribute_uniforms[leaders]
+    drawn_colour[followers] = drawn_colour[leaders]
+    for row, leader, offset in zip(followers, leaders, variant[followers]):
+        slots = TYPE_PAIRS[product_type[leader]][1].attributes
+        options = len(ATTRIBUTE_VALUES[slots[-1]])
+        if slots[-1] == "colour":
+            drawn_colour[row] = (drawn_colour[leader] + offset) % options
+        else:
+            choice = (int(attribute_uniforms[leader, len(slots) - 1] * options) + offset) % options
+            attribute_uniforms[row, len(slots) - 1] = (choice + 0.5) / options
+
     new_arrival = rng.random(n_products) < NEW_ARRIVAL_SHARE
     launch = np.where(new_arrival, rng.uniform(0.3, 0.97, n_products), 0.0)
     popularity = np.where(new_arrival, popularity * NEW_ARRIVAL_BOOST, popularity)
@@ -146,6 +170,7 @@ def generate_catalog(n_products: int, rng: np.random.Generator) -> DemoCatalog:
             "img_url": [f"/images/products/{product_id}.svg" for product_id in product_ids],
             "currency": "USD",
             "stock": stock,
+            "item_group_id": [f"G{leader + 1:0{width}d}" if leader >= 0 else "" for leader in group_leader],
         },
         columns=PRODUCT_COLUMNS,
     )
@@ -153,6 +178,7 @@ def generate_catalog(n_products: int, rng: np.random.Generator) -> DemoCatalog:
     return DemoCatalog(
         products=products,
         category=category,
+        group_leader=group_leader,
         product_type=product_type,
         brand=brand,
         colour=colour,
@@ -161,6 +187,33 @@ def generate_catalog(n_products: int, rng: np.random.Generator) -> DemoCatalog:
         partners=partners,
         launch=launch,
     )
+
+
+def draw_variant_groups(category: np.ndarray, product_type: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Return, per product, the row of its group's first variant (-1: no variants) and its place in the group.
+
+    A group is 2-5 consecutive products of one category, of a type with attributes, and no
+    larger than the number of values of the type's last attribute, so every variant differs.
+    """
+    n_products = len(category)
+    group_leader = np.full(n_products, -1, dtype=np.int64)
+    variant = np.zeros(n_products, dtype=np.int64)
+    starts = rng.random(n_products) < VARIANT_GROUP_START
+    sizes = rng.integers(VARIANTS_PER_GROUP[0], VARIANTS_PER_GROUP[1] + 1, n_products)
+    row = 0
+    while row < n_products:
+        slots = TYPE_PAIRS[product_type[row]][1].attributes
+        if not starts[row] or not slots:
+            row += 1
+            continue
+        same_category = np.flatnonzero(category[row : row + sizes[row]] != category[row])
+        size = min(sizes[row], same_category[0] if same_category.size else sizes[row], len(ATTRIBUTE_VALUES[slots[-1]]))
+        size = min(size, n_products - row)
+        if size >= 2:
+            group_leader[row : row + size] = row
+            variant[row : row + size] = np.arange(size)
+        row += max(size, 1)
+    return group_leader, variant
 
 
 def draw_partners(product_type: np.ndarray, popularity: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -72,7 +72,7 @@ def test_files_have_the_import_columns_and_formats(written):
     interactions = pd.read_csv(written / "interactions.csv", dtype=str, keep_default_na=False)
 
     assert list(products.columns) == [
-        "product_id", "title", "category", "description", "price", "img_url", "currency", "stock",
+        "product_id", "title", "category", "description", "price", "img_url", "currency", "stock", "item_group_id",
     ]
     assert list(interactions.columns) == ["user_id", "product_id", "interaction_type", "ts"]
     assert products["price"].str.fullmatch(r"\d+\.\d{2}").all()
@@ -193,6 +193,31 @@ def test_trending_products_rise_in_the_last_two_weeks(store):
 
         assert last_week > week_before > 0
         assert last_week / 7 > 4 * daily_before_trend
+
+
+def test_a_share_of_products_come_as_two_to_five_variants_of_one_product(store):
+    products = store.catalog.products
+    grouped = products[products["item_group_id"] != ""]
+    sizes = grouped.groupby("item_group_id").size()
+
+    assert 0.15 < len(grouped) / len(products) < 0.35
+    assert sizes.between(2, 5).all()
+    for _, variants in grouped.groupby("item_group_id"):
+        assert variants["category"].nunique() == 1
+        # One product in several sizes, colours or ages: the same brand, line and type before the attributes.
+        assert variants["title"].str.split(", ").str[0].nunique() == 1
+        assert variants["title"].is_unique
+
+
+@pytest.mark.django_db
+def test_loading_the_demo_store_stores_its_item_groups():
+    options = {"seed": 3, "products": 60, "customers": 12, "interactions": 300}
+    expected = generate_demo_store(DemoStoreOptions(**options)).catalog.products
+
+    call_command("generate_demo_data", **options, stdout=StringIO(), stderr=StringIO())
+
+    stored = dict(Product.objects.exclude(item_group_id="").values_list("product_id", "item_group_id"))
+    assert stored and stored == dict(expected.loc[expected["item_group_id"] != "", ["product_id", "item_group_id"]].values)
 
 
 def test_descriptions_share_vocabulary_within_a_category(store):

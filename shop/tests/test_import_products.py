@@ -256,7 +256,7 @@ def test_a_missing_column_is_an_error_naming_the_expected_header(tmp_path):
 
     assert str(error.value) == (
         f"{path}: the header must be product_id,title,category,description,price,img_url "
-        "(optional: currency,stock,is_active); missing description, img_url"
+        "(optional: currency,stock,is_active,item_group_id); missing description, img_url"
     )
     assert Product.objects.count() == 0
 

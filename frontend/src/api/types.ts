@@ -17,6 +17,8 @@ export interface Product {
   in_stock: boolean
   /** Units on hand, or null when stock is not tracked (always buyable). */
   stock: number | null
+  /** Variants of one product share it ("" when the product has none). */
+  item_group_id: string
   created_at: string
 }
 

@@ -159,6 +159,7 @@ function product(productId: string): Product {
     image_url: '',
     in_stock: true,
     stock: null,
+    item_group_id: '',
     created_at: '2026-01-01T00:00:00Z',
   }
 }

@@ -42,6 +42,7 @@ describe('ProductView recommendations', () => {
       image_url: '',
       in_stock: true,
       stock: null,
+      item_group_id: '',
       created_at: '2026-01-01T00:00:00Z',
     })
     vi.mocked(similarProducts).mockResolvedValue(list('sim-1'))
@@ -72,6 +73,7 @@ function product(productId: string, extra: Partial<Product> = {}): Product {
     image_url: '',
     in_stock: true,
     stock: null,
+    item_group_id: '',
     created_at: '2026-01-01T00:00:00Z',
     ...extra,
   }

@@ -47,6 +47,7 @@ def test_product_list_shows_each_field_of_active_products_only(api_client):
         "image_url": "/media/p1.svg",
         "in_stock": True,
         "stock": 3,
+        "item_group_id": "",
     }
     assert created_at.startswith(str(timezone.now().year))
 
