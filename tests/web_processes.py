@@ -26,6 +26,19 @@ REQUEST_SECONDS = 10.0
 HEALTH = "/api/health/"
 
 
+def shared_database_marks(why: str) -> list:
+    """Marks for a test whose other processes read the rows it commits: real services, PostgreSQL, transactions."""
+    return [
+        pytest.mark.services,
+        pytest.mark.slow,
+        pytest.mark.skipif(
+            settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql",
+            reason=f"{why}: needs PostgreSQL (DATABASE_URL)",
+        ),
+        pytest.mark.django_db(transaction=True),  # committed rows, or the other processes see nothing
+    ]
+
+
 @dataclass
 class Reply:
     status: int

@@ -12,20 +12,11 @@ import time
 from dataclasses import dataclass
 
 import pytest
-from django.conf import settings
 from django.db import connection
 
-from tests.web_processes import ServingProcesses
+from tests.web_processes import ServingProcesses, shared_database_marks
 
-pytestmark = [
-    pytest.mark.services,
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql",
-        reason="pg_terminate_backend and a shared test database need PostgreSQL (DATABASE_URL)",
-    ),
-    pytest.mark.django_db(transaction=True),  # committed rows, or the server sees nothing
-]
+pytestmark = shared_database_marks("pg_terminate_backend and a shared test database")
 
 CLIENTS = 3
 URLS = [

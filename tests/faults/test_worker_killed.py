@@ -24,17 +24,9 @@ from django.utils import timezone
 
 from recommendations import services
 from recommendations.models import ModelVersion
-from tests.web_processes import database_target, database_url
+from tests.web_processes import database_target, database_url, shared_database_marks
 
-pytestmark = [
-    pytest.mark.services,
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        django_settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql",
-        reason="the worker process must share the test database: needs PostgreSQL (DATABASE_URL)",
-    ),
-    pytest.mark.django_db(transaction=True),  # committed rows, or the worker sees nothing
-]
+pytestmark = shared_database_marks("the worker process must share the test database")
 
 LIVENESS_SECONDS = 90.0  # a bound against hanging the suite, not a speed requirement
 HEARTBEAT_SECONDS = 0.2  # the worker's, so a silent run shows within a second

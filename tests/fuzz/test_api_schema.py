@@ -34,17 +34,9 @@ from recommendations.services import model_train
 from shop.middleware import VISITOR_COOKIE_SALT
 from shop.models import Category, Customer, Product
 from shop.tests.factories import ProductFactory, UserFactory
-from tests.web_processes import ServingProcesses
+from tests.web_processes import ServingProcesses, shared_database_marks
 
-pytestmark = [
-    pytest.mark.services,
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql",
-        reason="the server process must share the test database: needs PostgreSQL (DATABASE_URL)",
-    ),
-    pytest.mark.django_db(transaction=True),  # committed rows, or the server sees nothing
-]
+pytestmark = shared_database_marks("the server process must share the test database")
 
 SEED = 20261201
 MIN_CASES = 1000

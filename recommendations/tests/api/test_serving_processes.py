@@ -13,20 +13,11 @@ import threading
 import time
 
 import pytest
-from django.conf import settings
 
 from recommendations.tests.api.conftest import activate_trained_model
-from tests.web_processes import HEALTH, ServingProcess, ServingProcesses, database_target
+from tests.web_processes import HEALTH, ServingProcess, ServingProcesses, database_target, shared_database_marks
 
-pytestmark = [
-    pytest.mark.services,
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql",
-        reason="another process must share the test database: needs PostgreSQL (DATABASE_URL)",
-    ),
-    pytest.mark.django_db(transaction=True),  # committed rows, or the children see nothing
-]
+pytestmark = shared_database_marks("another process must share the test database")
 
 CHECK_SECONDS = 1.0  # the children's RECOMMENDATION_MODEL_CHECK_SECONDS and RECOMMENDATION_AVAILABILITY_SECONDS
 SLACK_SECONDS = 15.0  # a generous bound on top of the interval: loading a model, a slow machine
