@@ -7,26 +7,13 @@ import type { Category, Page, Product } from '@/api/types'
 import { testRouter } from '@/test/router'
 
 import CatalogView from './CatalogView.vue'
+import { productFixture } from '@/test/products'
 
 vi.mock('@/api/products', () => ({ listProducts: vi.fn(), listCategories: vi.fn() }))
 
 const categories: Category[] = [{ slug: 'home', name: 'Home', parent: null, product_count: 2, direct_product_count: 2 }]
 
-function product(productId: string): Product {
-  return {
-    product_id: productId,
-    title: `Lamp ${productId}`,
-    category: { slug: 'home', name: 'Home' },
-    description: '',
-    price: '20.00',
-    currency: 'USD',
-    image_url: '',
-    in_stock: true,
-    stock: null,
-    item_group_id: '',
-    created_at: '2026-01-01T00:00:00Z',
-  }
-}
+const product = (productId: string): Product => productFixture(productId)
 
 function page(ids: string[], { page = 1, numPages = 1, count = ids.length } = {}): Page<Product> {
   return { count, page, page_size: 24, num_pages: numPages, next: null, previous: null, results: ids.map(product) }

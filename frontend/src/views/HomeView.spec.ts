@@ -11,6 +11,7 @@ import { fakeIntersectionObserver, placeAt } from '@/test/viewport'
 import { impressionQueue, tracker } from '@/tracking'
 
 import HomeView from './HomeView.vue'
+import { productFixture } from '@/test/products'
 
 vi.mock('@/api/products', () => ({
   listCategories: vi.fn(async () => []),
@@ -149,19 +150,7 @@ describe('HomeView recommendations', () => {
 })
 
 function product(productId: string): Product {
-  return {
-    product_id: productId,
-    title: `Kettle ${productId}`,
-    category: { slug: 'kitchen', name: 'Kitchen' },
-    description: '',
-    price: '35.00',
-    currency: 'USD',
-    image_url: '',
-    in_stock: true,
-    stock: null,
-    item_group_id: '',
-    created_at: '2026-01-01T00:00:00Z',
-  }
+  return productFixture(productId, { title: `Kettle ${productId}`, category: { slug: 'kitchen', name: 'Kitchen' }, price: '35.00' })
 }
 
 function category(slug: string, name: string, productCount: number, parent: string | null = null): Category {

@@ -11,6 +11,7 @@ import { testRouter } from '@/test/router'
 import { tracker } from '@/tracking'
 
 import ProductView from './ProductView.vue'
+import { productFixture } from '@/test/products'
 
 vi.mock('@/api/products', () => ({ getProduct: vi.fn() }))
 vi.mock('@/api/recommendations', () => ({ similarProducts: vi.fn(), alsoBought: vi.fn() }))
@@ -32,19 +33,7 @@ describe('ProductView recommendations', () => {
   beforeEach(() => {
     sessionStorage.clear()
     setActivePinia(createPinia())
-    vi.mocked(getProduct).mockResolvedValue({
-      product_id: 'P1',
-      title: 'Lamp',
-      category: { slug: 'home', name: 'Home' },
-      description: '',
-      price: '20.00',
-      currency: 'USD',
-      image_url: '',
-      in_stock: true,
-      stock: null,
-      item_group_id: '',
-      created_at: '2026-01-01T00:00:00Z',
-    })
+    vi.mocked(getProduct).mockResolvedValue(productFixture('P1', { title: 'Lamp' }))
     vi.mocked(similarProducts).mockResolvedValue(list('sim-1'))
     vi.mocked(alsoBought).mockResolvedValue(list('bought-1'))
   })
@@ -63,20 +52,7 @@ describe('ProductView recommendations', () => {
 })
 
 function product(productId: string, extra: Partial<Product> = {}): Product {
-  return {
-    product_id: productId,
-    title: `Lamp ${productId}`,
-    category: { slug: 'home', name: 'Home' },
-    description: 'A warm light.',
-    price: '20.00',
-    currency: 'USD',
-    image_url: '',
-    in_stock: true,
-    stock: null,
-    item_group_id: '',
-    created_at: '2026-01-01T00:00:00Z',
-    ...extra,
-  }
+  return productFixture(productId, { description: 'A warm light.', ...extra })
 }
 
 async function mountProduct(productId: string) {
