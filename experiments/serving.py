@@ -269,6 +269,42 @@ def arm_forced(*, placement: str, experiment_key: str, variant_key: str) -> Arm:
     return Arm(experiment=experiment.key, variant=variant.key, config=config, digest=config_digest(config), qa=True)
 
 
+@dataclass(frozen=True)
+class ArmPreview:
+    """The arm a customer's next list in a placement is served under, and how that was decided (nothing stored)."""
+
+    arm: Arm | None
+    note: str
+
+
+def arm_preview(*, placement: str, customer: Customer | None) -> ArmPreview:
+    """Return the arm ``customer`` (None: a brand-new visitor) gets in ``placement``, reading but never storing an assignment.
+
+    For the staff explain page: the stored assignment wins, else the hash decides what the
+    first exposure would store.
+    """
+    experiment = running_experiments.get(placement)
+    if experiment is None:
+        return ArmPreview(None, "No experiment runs on this placement.")
+    if customer is None:
+        return ArmPreview(None, f"Experiment '{experiment.key}' runs here, but a visitor without a cookie is not entered.")
+    stored = list(Assignment.objects.filter(experiment_id=experiment.pk, customer=customer).values_list("variant_id", flat=True)[:1])
+    if not stored:
+        if not enters(experiment.salt, customer.customer_id, experiment.traffic):
+            return ArmPreview(None, f"Experiment '{experiment.key}' runs here; this customer's bucket is outside its traffic.")
+        how = "the hash would assign it at the first exposure"
+        variant = None if experiment.is_interleaving else experiment.variant_for(customer.customer_id)
+    else:
+        how = "stored assignment"
+        variant = experiment.variant_by_pk(stored[0]) if stored[0] else None
+    if experiment.is_interleaving:
+        return ArmPreview(interleaved_arm(experiment), f"Interleaving experiment '{experiment.key}' ({how}).")
+    if variant is None:
+        return ArmPreview(None, f"Experiment '{experiment.key}': the stored variant no longer exists.")
+    arm = Arm(experiment=experiment.key, variant=variant.key, config=variant.config, digest=variant.digest)
+    return ArmPreview(arm, f"Experiment '{experiment.key}', variant '{variant.key}' ({how}).")
+
+
 def _assigned_variant_pk(experiment: RunningExperiment, subject: Subject, request_id: str) -> int:
     key = (experiment.pk, subject.who)
     found = local_assignments.get(key)

@@ -5,10 +5,13 @@ from django.contrib.auth import get_permission_codename
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.shortcuts import redirect
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
 from core.broker import BrokerUnavailable, task_enqueue
+from recommendations.explain import ExplainError, list_explain
+from recommendations.forms import ExplainForm
 from recommendations.models import ModelVersion, RecommenderSettings
 from recommendations.services import ModelNotActivatable, model_activate, training_runs_reap_stale
 
@@ -83,7 +86,31 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
     def get_urls(self):
         retrain = path("retrain/", self.admin_site.admin_view(self.retrain_view), name="recommendations_modelversion_retrain")
-        return [retrain, *super().get_urls()]
+        explain = path("explain/", self.admin_site.admin_view(self.explain_view), name="recommendations_explain")
+        return [retrain, explain, *super().get_urls()]
+
+    def explain_view(self, request):
+        """Why is / isn't a product in a customer's list: the list as served now, with its score parts and filters.
+
+        Read-only (GET): nothing is cached, assigned or counted. Needs the view permission on model versions.
+        """
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        form = ExplainForm(request.GET or None)
+        explanation = None
+        if form.is_valid():
+            try:
+                explanation = list_explain(**form.cleaned_data)
+            except ExplainError as error:
+                form.add_error(error.field, str(error))
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": "Why is this shown?",
+            "form": form,
+            "explanation": explanation,
+        }
+        return TemplateResponse(request, "admin/recommendations/explain.html", context)
 
     def retrain_view(self, request):
         """Enqueue a training run (POST only); refused with a message while another run is in progress

@@ -21,6 +21,13 @@ from shop.models import Product
 SOURCE_MODEL = "model"
 SOURCE_CACHE = "cache"
 
+# Why a ranked product is not in the rendered list (the explain page names them).
+RULE_DELETED = "no longer in the store"
+RULE_INACTIVE = "inactive"
+RULE_OUT_OF_STOCK = "out of stock"
+RULE_SAME_GROUP = "same group (a better-ranked variant is shown)"
+RULE_PAGE_GROUP = "same group as the page's product"
+
 
 @dataclass(frozen=True)
 class RecommendationList:
@@ -62,13 +69,20 @@ def listed_product_ids(item_ids: np.ndarray, found: Recommendations, subject_id:
 
 
 def list_results(
-    item_ids: np.ndarray, found: Recommendations, products: dict[str, ProductCard], *, k: int, hidden_group: str = ""
+    item_ids: np.ndarray,
+    found: Recommendations,
+    products: dict[str, ProductCard],
+    *,
+    k: int,
+    hidden_group: str = "",
+    dropped: dict[str, str] | None = None,
 ) -> list[dict]:
     """Return the first ``k`` results of model output, ranked order kept, products missing or unavailable dropped.
 
     A list shows one product per item group, the best-ranked available variant, and none of
     ``hidden_group`` (the page's product's). ``item_ids``: the model's product id per item
     index; ``products``: the cards by product id, whose groups are the store's current ones.
+    ``dropped``: filled with the rule that skipped each product (the explain page).
     """
     ids = item_ids[found.items].tolist()
     anchor_ids = [item_ids[anchor] if anchor >= 0 else None for anchor in found.anchors.tolist()]
@@ -77,6 +91,8 @@ def list_results(
     for product_id, score, reason, anchor_id in zip(ids, found.scores.tolist(), found.reasons.tolist(), anchor_ids):
         product = products.get(product_id)
         if product is None or not product.available or product.item_group_id in shown_groups:
+            if dropped is not None:
+                dropped.setdefault(product_id, skip_rule(product, hidden_group))
             continue
         if product.item_group_id:
             shown_groups.add(product.item_group_id)
@@ -84,6 +100,17 @@ def list_results(
         if len(results) == k:
             break
     return results
+
+
+def skip_rule(product: ProductCard | None, hidden_group: str) -> str:
+    """Return why a ranked product is not shown: gone, inactive, sold out, or its group is shown or hidden."""
+    if product is None:
+        return RULE_DELETED
+    if not product.is_active:
+        return RULE_INACTIVE
+    if not product.available:
+        return RULE_OUT_OF_STOCK
+    return RULE_PAGE_GROUP if product.item_group_id == hidden_group else RULE_SAME_GROUP
 
 
 def popular_results(products: Iterable[Product], *, overall: bool) -> list[dict]:

@@ -17,9 +17,11 @@ import numpy as np
 
 from recommendations.engine import Recommendations
 from recommendations.engine.combine import fill_from_trending, merge_by_score
+from recommendations.engine.explain import RULE_PURCHASED, RankingTrace
 from recommendations.rendering import RecommendationList, list_results, listed_product_ids, popular_results
 from recommendations.serving import Availability, ServingModel, availability_tracker, serving_exclude_purchased, serving_model
 from recommendations.serving_cache import cached_list, list_key, variant_part
+from recommendations.tracing import active_trace
 from recommendations.store import (
     NO_HISTORY,
     CustomerHistory,
@@ -77,11 +79,12 @@ def _similar_list(model: ServingModel, availability: Availability, *, product_id
     item = model.bundle.index_of(product_id)
     banned = model.items_of(exclude)
     n = model.candidate_count(k + CANDIDATE_MARGIN)
+    trace = _ranking_trace(model, mask)
     if item >= 0:
-        found = model.similar.recommend(None, n, current_item=item, exclude=banned, available=mask)
+        found = model.similar.recommend(None, n, current_item=item, exclude=banned, available=mask, trace=trace)
         return _rendered(model, found, k=k, strategy=STRATEGY_CONTENT, subject_id=product_id)
     category = _category_of_new_product(model, product_id)
-    found = model.similar.recommend(None, n, category=category, exclude=banned, available=mask)
+    found = model.similar.recommend(None, n, category=category, exclude=banned, available=mask, trace=trace)
     return _rendered(model, found, k=k, strategy=STRATEGY_CONTENT, subject_id=product_id)
 
 
@@ -100,8 +103,9 @@ def _also_bought_list(model: ServingModel, availability: Availability, *, produc
     item = model.bundle.index_of(product_id)
     banned = model.items_of(exclude)
     n = model.candidate_count(k + CANDIDATE_MARGIN)
+    trace = _ranking_trace(model, mask)
     if item >= 0:
-        found = model.hybrid.also_bought(item, n, exclude=banned, available=mask)
+        found = model.hybrid.also_bought(item, n, exclude=banned, available=mask, trace=trace)
         found = fill_from_trending(found, n, model.hybrid.trending_, category=model.category_of(item), exclude=np.append(banned, item), available=mask)
         return _rendered(model, found, k=k, strategy=STRATEGY_ALSO_BOUGHT, subject_id=product_id)
     category = _category_of_new_product(model, product_id)
@@ -128,12 +132,13 @@ def _trending_list(model: ServingModel, availability: Availability, *, category:
     mask = availability_tracker.mask_for(model, availability)
     banned = model.items_of(exclude)
     n = model.candidate_count(k + CANDIDATE_MARGIN)
+    trace = _ranking_trace(model, mask)
     if category is None:
-        return _rendered(model, model.hybrid.trending(n, exclude=banned, available=mask), k=k, strategy=STRATEGY_TRENDING)
+        return _rendered(model, model.hybrid.trending(n, exclude=banned, available=mask, trace=trace), k=k, strategy=STRATEGY_TRENDING)
     indices = [index for name in category_names(slug=category) if (index := model.bundle.category_index(name)) is not None]
     if not indices:  # a category newer than the model
         return _popular_list(category=category, k=k, exclude=exclude)
-    parts = [model.hybrid.trending(n, category=index, exclude=banned, available=mask) for index in indices]
+    parts = [model.hybrid.trending(n, category=index, exclude=banned, available=mask, trace=trace) for index in indices]
     return _rendered(model, merge_by_score(parts, n), k=k, strategy=STRATEGY_TRENDING)
 
 
@@ -272,8 +277,12 @@ def _personal_list(request: PersonalRequest, history: CustomerHistory) -> Recomm
         else:
             category = _category_of_new_product(model, request.product_id)
     banned = model.items_of(request.exclude)
+    trace = _ranking_trace(model, mask)
     if request.exclude_purchased:
-        banned = np.concatenate((banned, model.items_of_product_pks(history.purchased_product_pks)))
+        purchased = model.items_of_product_pks(history.purchased_product_pks)
+        banned = np.concatenate((banned, purchased))
+        if trace is not None:
+            trace.ban(RULE_PURCHASED, purchased)  # before the engine names every banned item "excluded"
     found = model.blend(*request.weights).recommend(
         model.history_of(history.latest),
         model.candidate_count(request.k + CANDIDATE_MARGIN),
@@ -281,6 +290,7 @@ def _personal_list(request: PersonalRequest, history: CustomerHistory) -> Recomm
         category=category,
         exclude=banned,
         available=mask,
+        trace=trace,
     )
     return _rendered(model, found, k=request.k, strategy=request.strategy, subject_id=request.product_id)
 
@@ -293,12 +303,28 @@ def _rendered(model: ServingModel, found: Recommendations, *, k: int, strategy: 
 
     ``subject_id``: the page's product, whose group the list leaves out; ApiError 404 when it is gone.
     """
+    trace = active_trace()
+    if trace is not None:
+        trace.found = found
     found = model.one_per_group(found, k + CANDIDATE_MARGIN, current_item=model.bundle.index_of(subject_id) if subject_id else -1)
     products = products_by_id(listed_product_ids(model.bundle.item_ids, found, subject_id))
     if subject_id and subject_id not in products:
         raise product_not_found(subject_id)
     hidden_group = products[subject_id].item_group_id if subject_id else ""
-    return RecommendationList(list_results(model.bundle.item_ids, found, products, k=k, hidden_group=hidden_group), strategy, model.version_id)
+    dropped = None if trace is None else trace.dropped
+    if trace is not None:
+        trace.hidden_group = hidden_group
+    results = list_results(model.bundle.item_ids, found, products, k=k, hidden_group=hidden_group, dropped=dropped)
+    return RecommendationList(results, strategy, model.version_id)
+
+
+def _ranking_trace(model: ServingModel, mask: np.ndarray) -> RankingTrace | None:
+    """Return the engine trace to fill when the explain page asks for this list, None while serving."""
+    trace = active_trace()
+    if trace is None:
+        return None
+    trace.model, trace.available = model, mask
+    return trace.ranking
 
 
 def _category_of_new_product(model: ServingModel, product_id: str) -> int | None:

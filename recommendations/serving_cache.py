@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from recommendations.rendering import SOURCE_CACHE, RecommendationList
+from recommendations.tracing import active_trace
 
 DEFAULT_CACHE_TIMEOUT = 300
 DEFAULT_LOCAL_CACHE_SIZE = 2048  # lists kept in each process (a list is ~3 KB)
@@ -77,7 +78,12 @@ local_list_cache = LocalListCache()
 
 
 def cached_list(key: str, compute: Callable[[], RecommendationList]) -> RecommendationList:
-    """Return the list cached under ``key`` (this process's LRU, then Redis), or compute, cache (JSON) and return it."""
+    """Return the list cached under ``key`` (this process's LRU, then Redis), or compute, cache (JSON) and return it.
+
+    An explained list (:mod:`recommendations.tracing`) is computed afresh and never stored.
+    """
+    if active_trace() is not None:
+        return compute()
     stored = local_list_cache.get(key)
     if stored is None:
         stored = cache.get(key)

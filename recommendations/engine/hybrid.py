@@ -28,6 +28,7 @@ from typing import Optional
 import numpy as np
 
 from .base import (
+    REASON_TRENDING,
     BaseRecommender,
     NotFittedError,
     Recommendations,
@@ -40,6 +41,17 @@ from .base import (
 )
 from .combine import fill_from_trending
 from .diversity import POOL_FACTOR, candidate_similarity, mmr_order
+from .explain import (
+    CHAIN_ALSO_BOUGHT,
+    CHAIN_HISTORY,
+    CHAIN_PRODUCT,
+    CHAIN_TRENDING,
+    RULE_CURRENT,
+    RULE_EXCLUDED,
+    RULE_PURCHASED,
+    RULE_SEEN,
+    RankingTrace,
+)
 from .interactions import UserHistory
 from .neighbors import NeighborModel, aggregate_by_item
 from .trending import TrendingModel
@@ -166,8 +178,11 @@ class HybridRecommender(BaseRecommender):
             raise ValueError(f"availability mask has {mask.size} entries for {self._n_items()} items")
         return mask
 
-    def _blend(self, anchors: np.ndarray, weights: np.ndarray, banned: np.ndarray, mask: np.ndarray):
-        """Return blended (items, scores, reasons, anchors) from the CF and content neighbours of ``anchors``."""
+    def _blend(self, anchors: np.ndarray, weights: np.ndarray, banned: np.ndarray, mask: np.ndarray, trace: Optional[RankingTrace] = None):
+        """Return blended (items, scores, reasons, anchors) from the CF and content neighbours of ``anchors``.
+
+        ``trace``: records each component's share of every blended score.
+        """
         pieces = []
         # One copy of the mask (a memcpy of n_items bytes) beats set lookups per candidate.
         allowed = mask.copy()
@@ -180,6 +195,8 @@ class HybridRecommender(BaseRecommender):
             items, scores, sources = items[keep], scores[keep], sources[keep]
             if items.size:
                 pieces.append((items, weight * normalize_scores(scores, self.normalization), model.reason, sources))
+                if trace is not None:
+                    trace.parts[model.reason] = dict(zip(items.tolist(), pieces[-1][1].tolist()))
         if not pieces:
             return None
         items = np.concatenate([p[0] for p in pieces])
@@ -202,13 +219,15 @@ class HybridRecommender(BaseRecommender):
         category: Optional[int] = None,
         purchased=None,
         available=None,
+        trace: Optional[RankingTrace] = None,
     ) -> Recommendations:
         """Return up to ``n`` items for a request, following the cold-start chain (module docstring).
 
         ``user``: the customer's history (item indices oldest first, ``(items, weights)``, a
         :class:`UserHistory`, a sparse row, or None). ``purchased``: items the customer bought
         (taken from a UserHistory when not given). ``available``: boolean mask overriding the
-        model's. ``category``: category index for the trending fallback.
+        model's. ``category``: category index for the trending fallback. ``trace``: filled with
+        the intermediate steps (:mod:`.explain`); the result is the same with or without it.
         """
         self._check_fitted()
         n_items = self._n_items()
@@ -226,8 +245,11 @@ class HybridRecommender(BaseRecommender):
         if self.exclude_seen:
             banned_parts.append(items)
         banned = np.unique(np.concatenate(banned_parts))
+        if trace is not None:
+            for rule, part in zip((RULE_EXCLUDED, RULE_CURRENT, RULE_PURCHASED, RULE_SEEN), banned_parts):
+                trace.ban(rule, part)
 
-        blended = None
+        start = None
         if items.size:
             recent_items = items[-int(self.n_recent):] if self.n_recent else items
             recent_weights = weights[-int(self.n_recent):] if self.n_recent else weights
@@ -235,9 +257,12 @@ class HybridRecommender(BaseRecommender):
                 top = float(recent_weights.max()) if recent_weights.size else 1.0
                 recent_items = np.append(recent_items, current_item)
                 recent_weights = np.append(recent_weights, np.float32(top))
-            blended = self._blend(recent_items, recent_weights.astype(np.float32), banned, mask)
+            start = (CHAIN_HISTORY, recent_items, recent_weights.astype(np.float32))
         elif current_item is not None:
-            blended = self._blend(np.array([current_item]), np.ones(1, dtype=np.float32), banned, mask)
+            start = (CHAIN_PRODUCT, np.array([current_item]), np.ones(1, dtype=np.float32))
+        blended = self._blend(*start[1:], banned, mask, trace) if start is not None else None
+        if trace is not None:
+            self._trace_start(trace, start)
 
         if blended is None:
             result = Recommendations.empty()
@@ -245,6 +270,9 @@ class HybridRecommender(BaseRecommender):
             candidates, scores, reasons, anchors = blended
             order = self._ranked(candidates, scores, max(n, 0))
             result = Recommendations(candidates[order], scores[order], reasons[order], anchors[order])
+            if trace is not None:
+                trace.rank_by_score(candidates, scores)
+                trace.diversified = not np.array_equal(order, top_n(scores, max(n, 0)))
 
         if result.items.size < n and (blended is None or self.fill_with_trending):
             fill_category = category
@@ -252,6 +280,19 @@ class HybridRecommender(BaseRecommender):
                 fill_category = int(self.trending_.item_categories_[current_item])
             result = fill_from_trending(result, n, self.trending_, category=fill_category, exclude=banned, available=mask)
         return result
+
+    def _trace_start(self, trace: RankingTrace, start) -> None:
+        """Record the chain and what it started from, and every candidate's rank before any filter."""
+        if start is None:
+            trace.chain = CHAIN_TRENDING
+            if self.trending_ is not None:
+                trace.rank_unfiltered(self.trending_.order_, self.trending_.scores_[self.trending_.order_])
+            return
+        trace.chain, start_items, start_weights = start
+        trace.anchors = dict(zip(start_items.tolist(), start_weights.tolist()))
+        everything = self._blend(start_items, start_weights, np.zeros(0, dtype=np.int64), np.ones(self._n_items(), dtype=bool))
+        if everything is not None:
+            trace.rank_unfiltered(everything[0], everything[1])
 
     def _ranked(self, candidates: np.ndarray, scores: np.ndarray, n: int) -> np.ndarray:
         """Return the positions of the ``n`` items to show, best first: by score, or diversified."""
@@ -279,21 +320,45 @@ class HybridRecommender(BaseRecommender):
         """Return items like ``item``: its content and CF neighbours blended, filled from its category."""
         return self.recommend(None, n, exclude=exclude, current_item=item, available=available)
 
-    def also_bought(self, item: int, n: int = 10, *, exclude=None, purchased=None, available=None) -> Recommendations:
+    def also_bought(
+        self, item: int, n: int = 10, *, exclude=None, purchased=None, available=None, trace: Optional[RankingTrace] = None
+    ) -> Recommendations:
         """Return "customers also bought" items for ``item`` (empty without a co-purchase model)."""
         self._check_fitted()
         if self.also_bought_ is None:
             return Recommendations.empty()
         banned = as_index_array(exclude)
+        if trace is not None:
+            trace.chain, trace.anchors = CHAIN_ALSO_BOUGHT, {int(item): 1.0}
+            trace.ban(RULE_EXCLUDED, banned)
+            trace.ban(RULE_CURRENT, item)
         if self.exclude_purchased:
             banned = np.concatenate((banned, as_index_array(purchased)))
-        return self.also_bought_.similar_items(item, n, exclude=banned, available=self._mask(available))
+            if trace is not None:
+                trace.ban(RULE_PURCHASED, as_index_array(purchased))
+        found = self.also_bought_.similar_items(item, n, exclude=banned, available=self._mask(available))
+        if trace is not None:
+            everything = self.also_bought_.similar_items(item, self._n_items())
+            trace.rank_unfiltered(everything.items, everything.scores)
+            trace.parts[self.also_bought_.reason] = dict(zip(everything.items.tolist(), everything.scores.tolist()))
+            trace.score_rank = {int(item): rank for rank, item in enumerate(found.items.tolist(), start=1)}
+        return found
 
-    def trending(self, n: int = 10, *, category: Optional[int] = None, exclude=None, available=None) -> Recommendations:
+    def trending(
+        self, n: int = 10, *, category: Optional[int] = None, exclude=None, available=None, trace: Optional[RankingTrace] = None
+    ) -> Recommendations:
         """Return the trending items (of ``category`` if given)."""
         self._check_fitted()
         if self.trending_ is None:
             return Recommendations.empty()
+        if trace is not None:
+            trace.chain = CHAIN_TRENDING
+            trace.ban(RULE_EXCLUDED, as_index_array(exclude))
+            # Sub-categories are ranked one call each and merged by score: rank over all of them.
+            ranked = self.trending_.ranked(category)
+            pool = trace.parts.setdefault(REASON_TRENDING, {})
+            pool.update(zip(ranked.tolist(), self.trending_.scores_[ranked].tolist()))
+            trace.rank_unfiltered(np.fromiter(pool.keys(), dtype=np.int64), np.fromiter(pool.values(), dtype=np.float64))
         return self.trending_.top(n, category=category, exclude=exclude, available=self._mask(available))
 
     # -- persistence -------------------------------------------------------------------

@@ -17,6 +17,7 @@ import scipy.sparse as sp
 from recommendations.engine import HybridRecommender, ItemKNN, TrendingModel
 from recommendations.engine.content import ContentModel
 from recommendations.engine.diversity import candidate_similarity, mmr_order
+from recommendations.engine.explain import RankingTrace
 from recommendations.engine.metrics import catalogue_coverage, intra_list_diversity, ranking_metrics
 from recommendations.engine.neighbors import NeighborModel
 from recommendations.engine.pipeline import DEFAULT_PARAMS, make_hybrid, resolve_params
@@ -86,6 +87,16 @@ def test_the_hybrid_diversifies_a_personal_list_and_keeps_the_blended_scores(cf,
     result = hybrid(cf, content, diversity=0.5).recommend([0], 4)
     assert result.items.tolist() == [1, 3, 4, 2]
     assert result.scores.tolist() == pytest.approx([1.0, 0.8, 0.5, 0.9])
+
+
+def test_an_explained_list_records_that_diversity_reordered_it(cf, content):
+    diverse, plain = RankingTrace(), RankingTrace()
+
+    assert hybrid(cf, content, diversity=0.5).recommend([0], 4, trace=diverse).items.tolist() == [1, 3, 4, 2]
+    hybrid(cf, content, diversity=0.0).recommend([0], 4, trace=plain)
+
+    assert (diverse.diversified, plain.diversified) == (True, False)
+    assert diverse.score_rank == plain.score_rank == {1: 1, 2: 2, 3: 3, 4: 4}
 
 
 def test_diversity_zero_leaves_the_ranking_unchanged(cf, content):
