@@ -22,6 +22,23 @@ def env_bool(name: str, default: bool = False) -> bool:
     return value.strip().lower() in {"1", "true", "yes", "on"}
 
 
+def env_int(name: str, default: int | None, *, minimum: int | None = None) -> int | None:
+    """Return the variable as a whole number (``default`` when unset or empty); a start-up error naming it otherwise."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        number = None
+    if number is None or (minimum is not None and number < minimum):
+        from django.core.exceptions import ImproperlyConfigured
+
+        floor = "" if minimum is None else f" of at least {minimum}"
+        raise ImproperlyConfigured(f"{name} must be a whole number{floor}, not {value!r}.")
+    return number
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     value = os.environ.get(name, "")
     return [item.strip() for item in value.split(",") if item.strip()] or default
@@ -205,6 +222,10 @@ RECOMMENDATION_CACHE_TIMEOUT = int(os.environ.get("RECOMMENDATION_CACHE_TIMEOUT"
 RECOMMENDATION_MODEL_CHECK_SECONDS = float(os.environ.get("RECOMMENDATION_MODEL_CHECK_SECONDS", "5"))
 RECOMMENDATION_AVAILABILITY_SECONDS = float(os.environ.get("RECOMMENDATION_AVAILABILITY_SECONDS", "5"))
 
+# Interaction retention (shop/retention.py): the nightly "Prune old interactions" task deletes views
+# and clicks older than this many days (whole days, 1 or more); unset or empty keeps every event.
+INTERACTION_RETENTION_DAYS = env_int("INTERACTION_RETENTION_DAYS", None, minimum=1)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -300,7 +321,13 @@ SPECTACULAR_SETTINGS = {
 
 # Celery: a real broker when CELERY_BROKER_URL is set, else tasks run in-process.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
-CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", "") or None
+# Results are kept only where a chord needs them (a spread training run's content blocks); on a Redis
+# broker the same Redis holds them unless CELERY_RESULT_BACKEND names another store.
+CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", "") or (
+    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else None
+)
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_EXPIRES = 24 * 3600
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
@@ -314,6 +341,15 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Training's time limits (seconds): soft raises inside the task, hard kills the worker child.
 TRAINING_SOFT_TIME_LIMIT = int(os.environ.get("TRAINING_SOFT_TIME_LIMIT", str(3 * 3600)))
 TRAINING_HARD_TIME_LIMIT = TRAINING_SOFT_TIME_LIMIT + 300
+# Spreading a task-started run's content-neighbour step over the workers (recommendations/training_spread.py):
+# auto (when the workers offer 2+ processes and the catalogue has TRAINING_SPREAD_MIN_PRODUCTS products),
+# always (whatever the workers say; operators who know), or off.
+TRAINING_SPREAD = os.environ.get("TRAINING_SPREAD", "auto").strip().lower()
+TRAINING_SPREAD_MIN_PRODUCTS = env_int("TRAINING_SPREAD_MIN_PRODUCTS", 20_000, minimum=0)
+if TRAINING_SPREAD not in ("auto", "always", "off"):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(f"TRAINING_SPREAD must be auto, always or off, not {TRAINING_SPREAD!r}.")
 # Every broker call is bounded: an unreachable or hung broker is an error within seconds, not a hang.
 BROKER_TIMEOUT_SECONDS = float(os.environ.get("CELERY_BROKER_TIMEOUT", "2"))
 CELERY_BROKER_CONNECTION_TIMEOUT = BROKER_TIMEOUT_SECONDS

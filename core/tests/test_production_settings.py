@@ -64,6 +64,22 @@ def test_without_a_secret_key_the_server_refuses_to_start_and_says_why():
     assert "ImproperlyConfigured: DJANGO_SECRET_KEY is not set" in result.stderr
 
 
+@pytest.mark.parametrize(
+    "variable, value, message",
+    [
+        ("INTERACTION_RETENTION_DAYS", "ninety", "INTERACTION_RETENTION_DAYS must be a whole number of at least 1, not 'ninety'."),
+        ("INTERACTION_RETENTION_DAYS", "0", "INTERACTION_RETENTION_DAYS must be a whole number of at least 1, not '0'."),
+        ("TRAINING_SPREAD_MIN_PRODUCTS", "1e5", "TRAINING_SPREAD_MIN_PRODUCTS must be a whole number of at least 0, not '1e5'."),
+        ("TRAINING_SPREAD", "sometimes", "TRAINING_SPREAD must be auto, always or off, not 'sometimes'."),
+    ],
+)
+def test_a_malformed_setting_stops_the_start_and_names_the_variable(variable, value, message):
+    result = run_django("import config.wsgi", DJANGO_SECRET_KEY=get_random_secret_key(), **{variable: value})
+
+    assert result.returncode != 0
+    assert f"ImproperlyConfigured: {message}" in result.stderr
+
+
 def test_the_celery_worker_refuses_to_start_without_a_secret_key():
     result = run_django("from config.celery import app; app.loader.import_default_modules()", DJANGO_DEBUG="0")
 
