@@ -2,16 +2,20 @@
 
 Generates a catalog and N interactions as CSV files (in blocks, so generation itself stays
 small), imports both into the configured database through the import services, and prints
-rows, seconds, rows/s and the process's peak RSS. Not a test: run it by hand, e.g.
+rows, seconds, rows/s and the process's peak RSS. On PostgreSQL it also times a plain COPY of
+the same file into an unlogged table without indexes, the physical limit the import is held
+against. Not a test: run it by hand, e.g.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/storefront_bench_imp \\
-        .venv/bin/python bench/import_interactions.py --rows 1000000
+        .venv/bin/python bench/import_interactions.py --rows 1000000 --reimport
 
 Re-running it first deletes the interactions of its own `bench-` products, so every run
 measures creation; `--reimport` then imports the same file again (every row unchanged).
+`--orm` writes through the ORM instead of COPY, as on SQLite.
 """
 
 import argparse
+import multiprocessing
 import os
 import resource
 import sys
@@ -38,6 +42,12 @@ def arguments_parse() -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--dir", type=Path, default=None, help="keep the generated CSVs here (default: a temp dir)")
     parser.add_argument("--reimport", action="store_true", help="import the file a second time and time that too")
+    parser.add_argument("--orm", action="store_true", help="write through the ORM, not COPY (PostgreSQL)")
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also time inserting the imported rows into an empty copy of the interactions table (PostgreSQL)",
+    )
     parser.add_argument(
         "--unordered", action="store_true", help="random timestamps in file order (default: chronological, like a log)"
     )
@@ -98,11 +108,97 @@ def report_print(label: str, report) -> None:
     )
 
 
+def plain_copy_print(connection, path: Path, rows: int) -> None:
+    """Time COPY of the file as it is into an unlogged table with no index or constraint: the floor."""
+    with connection.cursor() as cursor, open(path, "rb") as handle:
+        cursor.execute("DROP TABLE IF EXISTS bench_plain_copy")
+        cursor.execute("CREATE UNLOGGED TABLE bench_plain_copy (user_id text, product_id text, kind text, ts text)")
+        started = time.perf_counter()
+        with cursor.copy("COPY bench_plain_copy FROM STDIN WITH (FORMAT csv, HEADER true)") as copy:
+            while block := handle.read(1 << 20):
+                copy.write(block)
+        seconds = time.perf_counter() - started
+        cursor.execute("DROP TABLE bench_plain_copy")
+    print(f"plain COPY of the same file into a table without indexes: {rows} rows in {seconds:.2f} s ({rows / seconds:,.0f} rows/s)")
+
+
+def database_floor_print(connection) -> None:
+    """Time one INSERT ... SELECT of the imported rows into an empty copy of the table, indexes and foreign keys included.
+
+    What the database itself spends storing the rows, with no parsing, validation or round
+    trips: the floor of any import into this table, well above a plain COPY's.
+    """
+    from django.db import transaction
+
+    from shop.models import Customer, Interaction, Product
+
+    table = connection.ops.quote_name(Interaction._meta.db_table)
+    columns = "customer_id, product_id, kind, timestamp, quantity, context, event_id"
+    with connection.cursor() as cursor:
+        cursor.execute("DROP TABLE IF EXISTS bench_floor")
+        cursor.execute(f"CREATE TABLE bench_floor (LIKE {table} INCLUDING ALL)")
+        for column, model in (("customer_id", Customer), ("product_id", Product)):
+            cursor.execute(
+                f"ALTER TABLE bench_floor ADD FOREIGN KEY ({column}) REFERENCES {model._meta.db_table} (id) "
+                "DEFERRABLE INITIALLY DEFERRED"
+            )
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE bench_floor_rows AS SELECT {columns} FROM {table} "
+            f"WHERE event_id LIKE 'csv-%%' ORDER BY id"
+        )
+        started = time.perf_counter()
+        with transaction.atomic():
+            cursor.execute(
+                f"INSERT INTO bench_floor ({columns}) SELECT {columns} FROM bench_floor_rows ON CONFLICT (event_id) DO NOTHING"
+            )
+            rows = cursor.rowcount
+        seconds = time.perf_counter() - started
+        cursor.execute("SELECT count(*) FROM pg_indexes WHERE tablename = 'bench_floor'")
+        (indexes,) = cursor.fetchone()
+        cursor.execute("DROP TABLE bench_floor, bench_floor_rows")
+    print(
+        f"database floor: INSERT ... SELECT of the {rows} stored rows into an empty copy of the table "
+        f"({indexes} indexes, 2 foreign keys): {seconds:.1f} s ({rows / seconds:,.0f} rows/s)"
+    )
+
+
+def csv_files_write(directory: Path, args: argparse.Namespace) -> None:
+    """Write both files (run in a child process, so the figures below are the import's memory alone)."""
+    rng = np.random.default_rng(args.seed)
+    products_csv_write(directory / "products.csv", products=args.products, rng=rng)
+    interactions_csv_write(
+        directory / "interactions.csv",
+        rows=args.rows,
+        products=args.products,
+        customers=args.customers,
+        unordered=args.unordered,
+        rng=rng,
+    )
+
+
 def main() -> None:
     args = arguments_parse()
+    with tempfile.TemporaryDirectory(prefix="bench-import-") as scratch:
+        directory = args.dir or Path(scratch)
+        directory.mkdir(parents=True, exist_ok=True)
+        started = time.perf_counter()
+        writer = multiprocessing.get_context("fork").Process(target=csv_files_write, args=(directory, args))
+        writer.start()
+        writer.join()
+        if writer.exitcode:
+            sys.exit(f"generating the files failed (exit {writer.exitcode})")
+        products_csv, interactions_csv = directory / "products.csv", directory / "interactions.csv"
+        print(
+            f"generated {args.products} products and {args.rows} interactions "
+            f"({interactions_csv.stat().st_size / 2**20:.0f} MB) in {time.perf_counter() - started:.1f} s"
+        )
+        import_and_print(args, products_csv, interactions_csv)
+
+
+def import_and_print(args: argparse.Namespace, products_csv: Path, interactions_csv: Path) -> None:
     sys.path.insert(0, str(PROJECT_DIR))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ.setdefault("DJANGO_SECRET_KEY_FILE", os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".secret_key"))
+    os.environ.setdefault("DJANGO_SECRET_KEY_FILE", str(PROJECT_DIR / ".secret_key"))
     import django
 
     django.setup()
@@ -111,37 +207,26 @@ def main() -> None:
     from shop.importers import interactions_import, products_import
     from shop.models import Interaction
 
-    rng = np.random.default_rng(args.seed)
-    with tempfile.TemporaryDirectory(prefix="bench-import-") as scratch:
-        directory = args.dir or Path(scratch)
-        directory.mkdir(parents=True, exist_ok=True)
-        products_csv, interactions_csv = directory / "products.csv", directory / "interactions.csv"
-        started = time.perf_counter()
-        products_csv_write(products_csv, products=args.products, rng=rng)
-        interactions_csv_write(
-            interactions_csv,
-            rows=args.rows,
-            products=args.products,
-            customers=args.customers,
-            unordered=args.unordered,
-            rng=rng,
-        )
-        print(
-            f"generated {args.products} products and {args.rows} interactions "
-            f"({interactions_csv.stat().st_size / 2**20:.0f} MB) in {time.perf_counter() - started:.1f} s; "
-            f"peak RSS {peak_rss_mb():.0f} MB"
-        )
-        print(f"database: {connection.vendor} {connection.settings_dict['NAME']}")
+    print(f"database: {connection.vendor} {connection.settings_dict['NAME']}; load average {load_average()}")
+    deleted, _ = Interaction.objects.filter(product__product_id__startswith="bench-").delete()
+    if deleted:
+        print(f"deleted {deleted} interactions left by an earlier run (a fresh database gives steadier figures)")
+    options = {"chunk_size": args.chunk_size} if args.chunk_size else {}
+    if args.orm:
+        options["use_copy"] = False
+    report_print("products", products_import(path=products_csv, **options))
+    report_print("interactions", interactions_import(path=interactions_csv, **options))
+    if args.reimport:
+        report_print("interactions again", interactions_import(path=interactions_csv, **options))
+    if connection.vendor == "postgresql":
+        plain_copy_print(connection, interactions_csv, args.rows)
+        if args.floor:
+            database_floor_print(connection)
+    print(f"peak RSS: {peak_rss_mb():.0f} MB; load average {load_average()}")
 
-        deleted, _ = Interaction.objects.filter(product__product_id__startswith="bench-").delete()
-        if deleted:
-            print(f"deleted {deleted} interactions left by an earlier run (a fresh database gives steadier figures)")
-        options = {"chunk_size": args.chunk_size} if args.chunk_size else {}
-        report_print("products", products_import(path=products_csv, **options))
-        report_print("interactions", interactions_import(path=interactions_csv, **options))
-        if args.reimport:
-            report_print("interactions again", interactions_import(path=interactions_csv, **options))
-    print(f"peak RSS: {peak_rss_mb():.0f} MB")
+
+def load_average() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 if __name__ == "__main__":

@@ -39,7 +39,9 @@ def _catalog_changed(*, using: str) -> None:
 
 
 class Category(models.Model):
-    name = models.CharField(max_length=120, unique=True)
+    """A node of the category tree; names are unique among siblings, since real trees repeat them ("Accessories")."""
+
+    name = models.CharField(max_length=255)
     slug = models.SlugField(max_length=140, unique=True)
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
 
@@ -48,6 +50,11 @@ class Category(models.Model):
     class Meta:
         ordering = ["name"]
         verbose_name_plural = "categories"
+        constraints = [
+            models.UniqueConstraint(fields=["parent", "name"], name="category_name_unique_in_parent"),
+            # NULL parents are distinct in the constraint above, so the top level needs its own.
+            models.UniqueConstraint(fields=["name"], condition=Q(parent__isnull=True), name="category_top_name_unique"),
+        ]
 
     def __str__(self) -> str:
         return self.name

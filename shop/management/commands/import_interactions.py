@@ -12,3 +12,9 @@ class Command(ImportProductsCommand):
         "listed with their line numbers and make the command exit non-zero."
     )
     service = staticmethod(interactions_import)
+
+    def add_arguments(self, parser):
+        self.add_file_arguments(parser)
+
+    def service_options(self, options) -> dict:
+        return {}
