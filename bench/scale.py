@@ -9,6 +9,11 @@ category-loyal customers, templated texts). Runs the same ``train_bundle`` the s
 (evaluation off unless ``--evaluate``), then save, load and per-request serving latency.
 Memory is the process RSS sampled every 10 ms: "peak" is the step's highest RSS, "+peak"
 its rise above the RSS when the step started.
+
+Last, the item-kNN fit on the store's CF matrix (BM25, 100 neighbours) side by side with the
+`implicit` library's BM25 item kNN (C++) when that is installed (``pip install implicit``; it is
+not a dependency of the project): wall and CPU seconds of each of ``--cf-runs`` fits, and how
+far their neighbour lists agree. ``--no-cf-compare`` skips it.
 """
 
 from __future__ import annotations
@@ -163,6 +168,8 @@ def main() -> None:
     parser.add_argument("--interactions", type=int, default=10_000_000)
     parser.add_argument("--synthetic", action="store_true", help="ignore /tmp/demo_big and synthesise")
     parser.add_argument("--evaluate", action="store_true", help="also run the evaluation step")
+    parser.add_argument("--no-cf-compare", dest="cf_compare", action="store_false", help="skip the item-kNN vs implicit fits")
+    parser.add_argument("--cf-runs", type=int, default=2, help="fits of each item kNN to time (default 2)")
     args = parser.parse_args()
 
     sampler = MemorySampler()
@@ -187,6 +194,7 @@ def main() -> None:
 
     sampler.reset()
     bundle, steps, metrics = train_bundle(products, interactions, {"evaluate": args.evaluate}, on_step=report)
+    cf_matrix = store_cf_matrix(products, interactions) if args.cf_compare else None
     del products, interactions
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -222,6 +230,68 @@ def main() -> None:
         print({name: round(m["ndcg"], 4) for name, m in metrics.get("results", {}).items()})
     print(f"total {time.perf_counter() - started:.0f} s, process peak RSS {psutil.Process().memory_info().rss / MB:,.0f} MB now")
     sampler.stop()
+    if cf_matrix is not None:
+        compare_item_knn(cf_matrix, runs=args.cf_runs)
+
+
+def store_cf_matrix(products: pd.DataFrame, interactions: pd.DataFrame):
+    """Return the matrix the CF step fits on (weighted, decayed, customers with one product left out)."""
+    from recommendations.engine.pipeline import TrainingData, keep_active_users, resolve_params
+
+    settings = resolve_params({})
+    data = TrainingData(products, interactions, settings)
+    matrix = data.matrix(params=settings, half_life_days=settings["half_life_days"])
+    return keep_active_users(matrix, int(settings["min_interactions"]))
+
+
+def cpu_seconds() -> float:
+    times = psutil.Process().cpu_times()
+    return times.user + times.system
+
+
+def compare_item_knn(user_items, *, runs: int) -> None:
+    """Print the engine's item-kNN fit next to implicit's BM25 item kNN on the same matrix."""
+    from recommendations.engine.collaborative import ItemKNN
+
+    print(f"\nitem kNN fit, BM25, 100 neighbours, on {user_items.shape[0]:,} x {user_items.shape[1]:,} "
+          f"({user_items.nnz:,} non-zeros); load average {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    fits = {"engine ItemKNN (2 threads)": lambda: ItemKNN("bm25", 100, n_jobs=2).fit(user_items)}
+    try:
+        from implicit.nearest_neighbours import BM25Recommender
+        import implicit
+    except ImportError:
+        print("implicit is not installed: engine only")
+    else:
+        matrix32 = user_items.astype(np.float32)
+
+        def implicit_fit():
+            # K=101: implicit lists each item among its own neighbours, the engine never does.
+            model = BM25Recommender(K=101, K1=1.2, B=0.75, num_threads=0)
+            model.fit(matrix32, show_progress=False)
+            return model
+
+        fits[f"implicit {implicit.__version__} BM25Recommender (all cores)"] = implicit_fit
+    fitted = {}
+    for run in range(1, runs + 1):
+        for label, fit in fits.items():
+            wall, cpu = time.perf_counter(), cpu_seconds()
+            fitted[label] = fit()
+            print(f"  run {run}: {label:<44} {time.perf_counter() - wall:6.2f} s wall {cpu_seconds() - cpu:6.2f} s CPU", flush=True)
+    if len(fitted) == 2:
+        engine, other = fitted.values()
+        print(f"  neighbour lists agreeing (share of the engine's 100 found in implicit's): {_agreement(engine, other.similarity):.4f}")
+
+
+def _agreement(engine, similarity) -> float:
+    """Return the mean share of each item's engine neighbours that implicit lists too (itself excluded)."""
+    similarity = similarity.tocsr()
+    shared = total = 0
+    for item in range(0, engine.neighbors_.shape[0], max(1, engine.neighbors_.shape[0] // 2000)):
+        ours = engine.neighbors_[item][engine.neighbors_[item] >= 0]
+        theirs = similarity.indices[similarity.indptr[item] : similarity.indptr[item + 1]]
+        shared += np.isin(ours, theirs[theirs != item]).sum()
+        total += ours.size
+    return shared / max(total, 1)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from recommendations.store import (
     NO_HISTORY,
     CustomerHistory,
     CustomerRef,
-    category_names,
+    category_slugs,
     customer_history,
     customer_state,
     popular_products,
@@ -135,7 +135,7 @@ def _trending_list(model: ServingModel, availability: Availability, *, category:
     trace = _ranking_trace(model, mask)
     if category is None:
         return _rendered(model, model.hybrid.trending(n, exclude=banned, available=mask, trace=trace), k=k, strategy=STRATEGY_TRENDING)
-    indices = [index for name in category_names(slug=category) if (index := model.bundle.category_index(name)) is not None]
+    indices = [index for key in category_slugs(slug=category) if (index := model.bundle.category_index(key)) is not None]
     if not indices:  # a category newer than the model
         return _popular_list(category=category, k=k, exclude=exclude)
     parts = [model.hybrid.trending(n, category=index, exclude=banned, available=mask, trace=trace) for index in indices]
@@ -329,7 +329,7 @@ def _ranking_trace(model: ServingModel, mask: np.ndarray) -> RankingTrace | None
 
 def _category_of_new_product(model: ServingModel, product_id: str) -> int | None:
     """Return the model's index of the category of a product newer than the model (ApiError 404 when unknown)."""
-    return model.bundle.category_index(product_or_404(product_id).category.name)
+    return model.bundle.category_index(product_or_404(product_id).category.slug)
 
 
 # -- no active model --------------------------------------------------------------------------

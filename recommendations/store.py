@@ -193,10 +193,10 @@ def _product_cards_sql(count: int) -> str:
     )
 
 
-def category_names(*, slug: str) -> list[str]:
-    """Return the names of the category with this slug and of those below it (ApiError 400 when unknown)."""
+def category_slugs(*, slug: str) -> list[str]:
+    """Return the slugs (the model's category keys) of the category with this slug and those below it (ApiError 400 when unknown)."""
     ids = category_with_descendant_ids(slug=slug)
-    return list(Category.objects.filter(pk__in=ids).values_list("name", flat=True))
+    return list(Category.objects.filter(pk__in=ids).values_list("slug", flat=True))
 
 
 def popular_products(*, category: str | None, k: int, exclude: Sequence[str], hidden_group: str = "") -> QuerySet[Product]:

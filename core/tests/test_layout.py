@@ -136,3 +136,16 @@ def test_relative_and_aliased_imports_are_resolved():
     names = imported_names(tree, "shop.api.urls", is_package=False)
 
     assert {"shop.api.views", "shop.models.Product", "shop.selectors"} <= names
+
+
+MAX_MODULE_LINES = 400
+
+
+def test_no_recommendations_module_outgrows_a_single_reading():
+    """Issue 10's bar: a serving or training module a newcomer reads in one sitting (tests and migrations aside)."""
+    long_modules = {
+        str(path.relative_to(ROOT)): lines
+        for path in source_files("recommendations", tests=False)
+        if "migrations" not in path.parts and (lines := len(path.read_text().splitlines())) > MAX_MODULE_LINES
+    }
+    assert long_modules == {}

@@ -13,7 +13,8 @@ import scipy.linalg
 import scipy.sparse as sp
 
 from .base import REASON_ALSO_BOUGHT, REASON_CF
-from .neighbors import DEFAULT_BLOCK_NNZ, NeighborModel, blocked_top_k, top_k_dense_rows
+from .neighbors import NeighborModel
+from .topk import DEFAULT_BLOCK_NNZ, blocked_top_k, top_k_dense_rows
 
 SIMILARITIES = ("cosine", "jaccard", "asymmetric_cosine", "bm25")
 
@@ -23,17 +24,27 @@ def bm25_weight(user_items: sp.spmatrix, *, k1: float = 1.2, b: float = 0.75) ->
 
     Users who touched many items get a low idf; items with many events are length-normalised.
     """
-    item_users = sp.csr_matrix(user_items, dtype=np.float64).T.tocsr()
-    n_items = item_users.shape[0]
-    user_df = np.bincount(item_users.indices, minlength=item_users.shape[1])
+    return bm25_user_items(user_items, k1=k1, b=b).T.tocsr()
+
+
+def bm25_user_items(user_items: sp.spmatrix, *, k1: float = 1.2, b: float = 0.75) -> sp.csr_matrix:
+    """Return :func:`bm25_weight`'s weights laid out user x item, as the input (float32).
+
+    Weighting is per stored value, so it is computed where the values already lie: no
+    transpose, and the item x user side costs one.
+    """
+    user_items = sp.csr_matrix(user_items)
+    n_users, n_items = user_items.shape
+    user_df = np.diff(user_items.indptr)
     idf = np.log(n_items) - np.log1p(user_df)
-    lengths = np.asarray(item_users.sum(axis=1)).ravel()
+    lengths = np.bincount(user_items.indices, weights=user_items.data, minlength=n_items)
     average = lengths.mean() if lengths.size and lengths.mean() > 0 else 1.0
     norm = (1.0 - b) + b * lengths / average
-    rows = np.repeat(np.arange(n_items), np.diff(item_users.indptr))
-    tf = item_users.data
-    weighted = tf * (k1 + 1.0) / (k1 * norm[rows] + tf) * idf[item_users.indices]
-    return sp.csr_matrix((weighted.astype(np.float32), item_users.indices, item_users.indptr), shape=item_users.shape)
+    tf = user_items.data.astype(np.float64)
+    weighted = tf * (k1 + 1.0) / (k1 * norm[user_items.indices] + tf) * np.repeat(idf, user_df)
+    return sp.csr_matrix(
+        (weighted.astype(np.float32), user_items.indices, user_items.indptr), shape=user_items.shape
+    )
 
 
 class ItemKNN(NeighborModel):
@@ -86,8 +97,8 @@ class ItemKNN(NeighborModel):
         k = int(self.k)
         transform = None
         if self.similarity == "bm25":
-            item_users = bm25_weight(user_items, k1=self.bm25_k1, b=self.bm25_b)
-            left, right = item_users, item_users.T.tocsr()
+            right = bm25_user_items(user_items, k1=self.bm25_k1, b=self.bm25_b)
+            left = right.T.tocsr()
         elif self.similarity == "cosine":
             item_users = user_items.T.tocsr()
             norms = np.sqrt(np.asarray(item_users.multiply(item_users).sum(axis=1)).ravel())

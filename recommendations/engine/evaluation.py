@@ -10,6 +10,9 @@ import scipy.sparse as sp
 from .base import Recommendations
 from .metrics import ranking_metrics
 
+#: Most score cells (users x items) of one dense batch: 4M cells keep a batch near 64 MB at any catalogue size.
+SCORE_BATCH_CELLS = 4_000_000
+
 
 def random_split(users, *, train_ratio: float = 0.75, seed: int = 42) -> np.ndarray:
     """Return a train mask: per user, a random ``round(train_ratio * n)`` of their rows.
@@ -87,23 +90,45 @@ def recommend_batch(
     users = np.asarray(users, dtype=np.int64)
     out = np.full((users.size, k), -1, dtype=np.int64)
     if hasattr(model, "score_users"):
+        # A dense batch and its top-k working arrays take ~16 bytes a cell: cap the cells, not only the rows.
+        batch_size = max(1, min(batch_size, SCORE_BATCH_CELLS // max(history.shape[1], 1)))
         for start in range(0, users.size, batch_size):
             rows = history[users[start : start + batch_size]]
             out[start : start + rows.shape[0]] = top_k_from_scores(model.score_users(rows), k, seen=rows)
         return out
-    recency = sp.csr_matrix(recency) if recency is not None else None
-    for position, user in enumerate(users):
-        row = history[int(user)]
+    # Rows are sliced from the CSR arrays directly: scipy's row indexing costs more than a request.
+    history = _canonical(history)
+    recency = None if recency is None else _canonical(sp.csr_matrix(recency))
+    for position, user in enumerate(users.tolist()):
+        start, end = history.indptr[user], history.indptr[user + 1]
+        row_items, row_weights = history.indices[start:end], history.data[start:end]
         if recency is not None:
-            times = recency[int(user)]
-            order = np.argsort(times.data, kind="stable")
-            items = times.indices[order]
-            weights = np.asarray(row[0, items].toarray()).ravel()
-            result: Recommendations = model.recommend((items, weights), k)
+            first, last = recency.indptr[user], recency.indptr[user + 1]
+            order = np.argsort(recency.data[first:last], kind="stable")
+            items = recency.indices[first:last][order]
+            result: Recommendations = model.recommend((items, _weights_of(items, row_items, row_weights)), k)
         else:
+            row = sp.csr_matrix((row_weights, row_items, [0, row_items.size]), shape=(1, history.shape[1]))
             result = model.recommend(row, k)
         out[position, : result.items.size] = result.items[:k]
     return out
+
+
+def _weights_of(items: np.ndarray, row_items: np.ndarray, row_weights: np.ndarray) -> np.ndarray:
+    """Return each item's weight in a sorted history row (0 for an item the row does not hold)."""
+    if row_items.size == 0:
+        return np.zeros(items.size, dtype=row_weights.dtype)
+    found = np.minimum(np.searchsorted(row_items, items), row_items.size - 1)
+    return np.where(row_items[found] == items, row_weights[found], 0).astype(row_weights.dtype)
+
+
+def _canonical(matrix: sp.csr_matrix) -> sp.csr_matrix:
+    """Return the matrix with sorted, summed indices (a copy when it has to change)."""
+    if matrix.has_canonical_format:
+        return matrix
+    matrix = matrix.copy()
+    matrix.sum_duplicates()
+    return matrix
 
 
 def held_out(train: sp.spmatrix, test: sp.spmatrix) -> tuple[np.ndarray, list[np.ndarray]]:

@@ -22,7 +22,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--json", dest="json_path", help="Write the figures to this JSON file.")
         parser.add_argument("--plot", dest="plot_path", help="Write a PNG of each metric against the hybrid's content weight.")
-        parser.add_argument("--max-users", type=int, default=5000, help="Score at most this many test users (a seeded sample).")
+        parser.add_argument("--max-users", type=int, default=5000, help="Evaluate on a seeded sample of at most this many customers (their last 20%% of events by time are held out; everyone else's events all train).")
         parser.add_argument(
             "--weights", default="0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1",
             help="Comma-separated content weights to try for the hybrid (w_cf = 1 - w_content).",
