@@ -149,19 +149,23 @@ def model_activate(*, version: ModelVersion) -> ModelVersion:
     return version
 
 
-def model_train(*, run_key: str, trigger: str = ModelVersion.Trigger.TASK, on_step: StepCallback | None = None) -> ModelVersion:
+def model_train(
+    *, run_key: str, trigger: str = ModelVersion.Trigger.TASK, on_step: StepCallback | None = None, spread: bool = False
+) -> ModelVersion:
     """Train, validate, store and activate a new model version.
 
     Idempotent per run_key: a redelivered task finds its run. A run found still
     "training" under its own key was interrupted (the worker died mid-run); it is
     recorded as failed rather than retried, so a run that kills its worker cannot loop.
     Whatever fails, the active model stays as it was. Every line logged meanwhile names the run_key.
+    ``spread``: the content step may go to the workers (:mod:`recommendations.training_spread`);
+    the version then comes back still training, and the chord's callback finishes it.
     """
     with log_context(run_key=run_key):
-        return _model_train(run_key=run_key, trigger=trigger, on_step=on_step)
+        return _model_train(run_key=run_key, trigger=trigger, on_step=on_step, spread=spread)
 
 
-def _model_train(*, run_key: str, trigger: str, on_step: StepCallback | None) -> ModelVersion:
+def _model_train(*, run_key: str, trigger: str, on_step: StepCallback | None, spread: bool = False) -> ModelVersion:
     existing = ModelVersion.objects.filter(run_key=run_key).first()
     if existing is not None:
         if existing.status == ModelVersion.Status.TRAINING:
@@ -171,15 +175,22 @@ def _model_train(*, run_key: str, trigger: str, on_step: StepCallback | None) ->
         return existing
 
     version = training_run_start(run_key=run_key, trigger=trigger)
-    try:
+    with _failing_the_run_on_error(version):
         with _heartbeat_while_running(version):
-            return _train_into(version=version, on_step=on_step)
+            return _train_into(version=version, on_step=on_step, spread=spread)
+    return ModelVersion.objects.get(pk=version.pk)
+
+
+@contextmanager
+def _failing_the_run_on_error(version: ModelVersion) -> Iterator[None]:
+    """Record any error inside the block as the run's failure; only BaseExceptions (a time limit, a kill) propagate."""
+    try:
+        yield
     except BaseException as exc:
         reason = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         training_run_fail(version=version, error=f"{reason}\n\n{traceback.format_exc()}")
-        if isinstance(exc, Exception):
-            return ModelVersion.objects.get(pk=version.pk)
-        raise
+        if not isinstance(exc, Exception):
+            raise
 
 
 def _heartbeat(version: ModelVersion) -> None:
@@ -217,19 +228,70 @@ def _heartbeat_while_running(version: ModelVersion) -> Iterator[None]:
         thread.join()
 
 
-def _train_into(*, version: ModelVersion, on_step: StepCallback | None) -> ModelVersion:
-    from recommendations import store_training  # the engine glue; imports numpy/pandas/scikit-learn
+def _train_into(*, version: ModelVersion, on_step: StepCallback | None, spread: bool = False) -> ModelVersion:
+    from recommendations import store_training, training_spread  # the engine glue; imports numpy/pandas/scikit-learn
 
     params = training_params(recommender_settings=RecommenderSettings.load())
     version.params = params
     version.save(update_fields=["params"])
+    report_step = _step_reporter(version, on_step)
+    store = store_training.store_frames(on_step=report_step)
+    if spread and training_spread.spread_start(version_pk=version.pk, store=store, params=params, on_step=report_step):
+        return version  # the chord's callback (model_train_assemble) finishes the run
+    result = store_training.train_from_frames(store, params=params, on_step=report_step)
+    return _training_result_store(version=version, result=result)
 
+
+def model_train_block(*, version_pk: int, start: int, end: int) -> None:
+    """Compute one block of a spread run's content neighbours; a failing block fails the run (the active model stays)."""
+    from recommendations import training_spread
+
+    version = ModelVersion.objects.filter(pk=version_pk, status=ModelVersion.Status.TRAINING).first()
+    if version is None:
+        return  # the run failed meanwhile (another block, the reaper): nothing to add to
+    with log_context(run_key=version.run_key):
+        _heartbeat(version)
+        try:
+            training_spread.spread_block_compute(version_pk=version_pk, start=start, end=end)
+        except Exception as exc:
+            training_run_fail(version=version, error=f"Content block {start}-{end} failed: {exc!r}\n\n{traceback.format_exc()}")
+            training_spread.spread_files_delete(version_pk)
+            raise
+        _heartbeat(version)
+
+
+def model_train_assemble(*, version_pk: int, on_step: StepCallback | None = None) -> ModelVersion | None:
+    """Finish a spread run once all its blocks are written: stack them, fit the rest, validate, store, activate."""
+    from recommendations import training_spread
+
+    version = ModelVersion.objects.filter(pk=version_pk).first()
+    if version is None or version.status != ModelVersion.Status.TRAINING:
+        training_spread.spread_files_delete(version_pk)
+        return version
+    with log_context(run_key=version.run_key):
+        try:
+            with _failing_the_run_on_error(version):
+                with _heartbeat_while_running(version):
+                    result = training_spread.spread_finish(
+                        version_pk=version_pk, params=version.params, on_step=_step_reporter(version, on_step)
+                    )
+                    return _training_result_store(version=version, result=result)
+        finally:
+            training_spread.spread_files_delete(version_pk)
+    return ModelVersion.objects.get(pk=version.pk)
+
+
+def _step_reporter(version: ModelVersion, on_step: StepCallback | None) -> StepCallback:
     def report_step(name: str, seconds: float) -> None:
         _heartbeat(version)
         if on_step is not None:
             on_step(name, seconds)
 
-    result = store_training.train_from_database(params=params, on_step=report_step)
+    return report_step
+
+
+def _training_result_store(*, version: ModelVersion, result) -> ModelVersion:
+    """Record a finished training's counts, seconds and metrics; store and activate its bundle unless validation failed."""
     version.product_count = result.product_count
     version.customer_count = result.customer_count
     version.interaction_count = result.interaction_count

@@ -9,7 +9,8 @@ import scipy.sparse as sp
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from .base import REASON_CONTENT
-from .neighbors import DEFAULT_BLOCK_NNZ, NeighborModel, blocked_top_k
+from .neighbors import NeighborModel
+from .topk import DEFAULT_BLOCK_NNZ, blocked_top_k
 
 
 def product_texts(
@@ -114,3 +115,36 @@ class ContentModel(NeighborModel):
         )
         self._set_neighbors(neighbors, scores)
         return self
+
+    def with_neighbors(self, n_terms: int, neighbors: np.ndarray, scores: np.ndarray) -> "ContentModel":
+        """Return this model fitted from neighbour lists computed elsewhere (the blocks of a spread training run)."""
+        if neighbors.shape != scores.shape or neighbors.ndim != 2 or neighbors.shape[1] != int(self.k):
+            raise ValueError(f"neighbour lists of shape {neighbors.shape} do not fit k={self.k}")
+        self.n_terms_ = int(n_terms)
+        self._set_neighbors(neighbors, scores)
+        return self
+
+
+def content_neighbor_block(
+    tfidf: sp.csr_matrix, start: int, end: int, k: int, *, block_nnz: int = DEFAULT_BLOCK_NNZ, n_jobs: int = 1
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return the top-``k`` cosine neighbours of products ``start:end`` among all of them, never themselves.
+
+    Rows are independent, so the blocks of a catalogue computed anywhere and stacked in order
+    are exactly what :meth:`ContentModel.fit` computes in one process.
+    """
+    tfidf = sp.csr_matrix(tfidf)
+
+    def not_itself(block: sp.csr_matrix, rows: np.ndarray, cols: np.ndarray) -> None:
+        block.data[cols == rows + start] = 0  # rows count from the block's first product
+
+    return blocked_top_k(
+        tfidf[start:end], tfidf.T.tocsr(), int(k), transform=not_itself, exclude_self=False, block_nnz=block_nnz, n_jobs=n_jobs
+    )
+
+
+def row_blocks(n_rows: int, parts: int) -> list[tuple[int, int]]:
+    """Return ``parts`` contiguous (start, end) ranges covering ``n_rows`` rows, sizes differing by at most one."""
+    parts = max(1, min(int(parts), n_rows))
+    edges = np.linspace(0, n_rows, parts + 1).round().astype(int)
+    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a]

@@ -25,10 +25,10 @@ __all__ = ["app"]
 HOLD_FILE = Path(os.environ["TRAINING_HOLD_FILE"])
 services.TRAINING_HEARTBEAT_EVERY = timedelta(seconds=float(os.environ.get("TRAINING_HEARTBEAT_SECONDS", "60")))
 
-_train_from_database = store_training.train_from_database
+_store_frames = store_training.store_frames
 
 
-def train_from_database_with_hold(*, params, on_step=None):
+def store_frames_with_hold(*, on_step=None):
     def step(name: str, seconds: float) -> None:
         if on_step is not None:
             on_step(name, seconds)
@@ -37,7 +37,7 @@ def train_from_database_with_hold(*, params, on_step=None):
             while True:  # until the test kills this process
                 time.sleep(0.1)
 
-    return _train_from_database(params=params, on_step=step)
+    return _store_frames(on_step=step)
 
 
-store_training.train_from_database = train_from_database_with_hold
+store_training.store_frames = store_frames_with_hold
