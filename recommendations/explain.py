@@ -98,6 +98,7 @@ class ListExplanation:
     history: list[HistoryRow] = field(default_factory=list)
     asked_product_id: str | None = None
     asked_verdict: str = ""
+    cards: dict[str, ProductCard] = field(default_factory=dict)  # every product the page names, read once
 
 
 def list_explain(
@@ -134,7 +135,7 @@ def list_explain(
         removed=[],
     )
     if trace.model is not None:
-        _explain_ranking(explanation, trace, k)
+        _explain_ranking(explanation, trace, k, asked_product_id)
     if customer is not None:
         explanation.history = _history_rows(customer, trace)
     if asked_product_id:
@@ -187,7 +188,7 @@ def _ranking_settings(model: ServingModel | None) -> dict[str, object]:
     }
 
 
-def _explain_ranking(explanation: ListExplanation, trace: ListTrace, k: int) -> None:
+def _explain_ranking(explanation: ListExplanation, trace: ListTrace, k: int, asked_product_id: str | None) -> None:
     """Fill the shown items' score parts and the filtered candidates' rules."""
     model, ranking = trace.model, trace.ranking
     trending = model.hybrid.trending_
@@ -197,7 +198,7 @@ def _explain_ranking(explanation: ListExplanation, trace: ListTrace, k: int) -> 
     if trace.found is not None:
         considered += [str(model.bundle.item_ids[item]) for item in trace.found.items.tolist()]
     considered = list(dict.fromkeys(considered))
-    cards = products_by_id(considered)
+    cards = explanation.cards = products_by_id([*considered, *([asked_product_id] if asked_product_id else [])])
     pks = dict(Product.objects.filter(product_id__in=considered).values_list("product_id", "pk"))
     for position, result in enumerate(explanation.listing.results, start=1):
         item = model.bundle.index_of(result["product_id"])
@@ -269,8 +270,7 @@ def _verdict(explanation: ListExplanation, trace: ListTrace, product_id: str) ->
         return f"Not a candidate: model version {model.version_id} does not know it (added to the store after that model was trained)."
     ranking = trace.ranking
     rank = ranking.unfiltered_rank.get(item)
-    card = products_by_id([product_id]).get(product_id)
-    rule = _removal_rule(trace, product_id, card, len(explanation.shown) or 1)
+    rule = _removal_rule(trace, product_id, explanation.cards.get(product_id), len(explanation.shown) or 1)
     where = f"ranked {rank} before filtering" if rank else "not a candidate anyway"
     if rule:
         return f"Removed by the rule '{rule}' ({where})."

@@ -75,11 +75,8 @@ def _product_list(
 
 
 def _similar_list(model: ServingModel, availability: Availability, *, product_id: str, k: int, exclude: Sequence[str]) -> RecommendationList:
-    mask = availability_tracker.mask_for(model, availability)
+    mask, banned, n, trace = _ranking_inputs(model, availability, k=k, exclude=exclude)
     item = model.bundle.index_of(product_id)
-    banned = model.items_of(exclude)
-    n = model.candidate_count(k + CANDIDATE_MARGIN)
-    trace = _ranking_trace(model, mask)
     if item >= 0:
         found = model.similar.recommend(None, n, current_item=item, exclude=banned, available=mask, trace=trace)
         return _rendered(model, found, k=k, strategy=STRATEGY_CONTENT, subject_id=product_id)
@@ -99,11 +96,8 @@ def recommendations_also_bought(
 
 
 def _also_bought_list(model: ServingModel, availability: Availability, *, product_id: str, k: int, exclude: Sequence[str]) -> RecommendationList:
-    mask = availability_tracker.mask_for(model, availability)
+    mask, banned, n, trace = _ranking_inputs(model, availability, k=k, exclude=exclude)
     item = model.bundle.index_of(product_id)
-    banned = model.items_of(exclude)
-    n = model.candidate_count(k + CANDIDATE_MARGIN)
-    trace = _ranking_trace(model, mask)
     if item >= 0:
         found = model.hybrid.also_bought(item, n, exclude=banned, available=mask, trace=trace)
         found = fill_from_trending(found, n, model.hybrid.trending_, category=model.category_of(item), exclude=np.append(banned, item), available=mask)
@@ -129,10 +123,7 @@ def recommendations_trending(
 
 
 def _trending_list(model: ServingModel, availability: Availability, *, category: str | None, k: int, exclude: Sequence[str]) -> RecommendationList:
-    mask = availability_tracker.mask_for(model, availability)
-    banned = model.items_of(exclude)
-    n = model.candidate_count(k + CANDIDATE_MARGIN)
-    trace = _ranking_trace(model, mask)
+    mask, banned, n, trace = _ranking_inputs(model, availability, k=k, exclude=exclude)
     if category is None:
         return _rendered(model, model.hybrid.trending(n, exclude=banned, available=mask, trace=trace), k=k, strategy=STRATEGY_TRENDING)
     indices = [index for key in category_slugs(slug=category) if (index := model.bundle.category_index(key)) is not None]
@@ -268,7 +259,7 @@ def _personal_from_database(request: PersonalRequest) -> RecommendationList:
 
 def _personal_list(request: PersonalRequest, history: CustomerHistory) -> RecommendationList:
     model = request.model
-    mask = availability_tracker.mask_for(model, request.availability)
+    mask, banned, n, trace = _ranking_inputs(model, request.availability, k=request.k, exclude=request.exclude)
     current_item, category = None, None
     if request.product_id:
         item = model.bundle.index_of(request.product_id)
@@ -276,8 +267,6 @@ def _personal_list(request: PersonalRequest, history: CustomerHistory) -> Recomm
             current_item = item
         else:
             category = _category_of_new_product(model, request.product_id)
-    banned = model.items_of(request.exclude)
-    trace = _ranking_trace(model, mask)
     if request.exclude_purchased:
         purchased = model.items_of_product_pks(history.purchased_product_pks)
         banned = np.concatenate((banned, purchased))
@@ -285,7 +274,7 @@ def _personal_list(request: PersonalRequest, history: CustomerHistory) -> Recomm
             trace.ban(RULE_PURCHASED, purchased)  # before the engine names every banned item "excluded"
     found = model.blend(*request.weights).recommend(
         model.history_of(history.latest),
-        model.candidate_count(request.k + CANDIDATE_MARGIN),
+        n,
         current_item=current_item,
         category=category,
         exclude=banned,
@@ -316,6 +305,14 @@ def _rendered(model: ServingModel, found: Recommendations, *, k: int, strategy: 
         trace.hidden_group = hidden_group
     results = list_results(model.bundle.item_ids, found, products, k=k, hidden_group=hidden_group, dropped=dropped)
     return RecommendationList(results, strategy, model.version_id)
+
+
+def _ranking_inputs(
+    model: ServingModel, availability: Availability, *, k: int, exclude: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray, int, RankingTrace | None]:
+    """Return what every model list ranks with: the availability mask, the excluded items, how many candidates to ask for, the explain trace."""
+    mask = availability_tracker.mask_for(model, availability)
+    return mask, model.items_of(exclude), model.candidate_count(k + CANDIDATE_MARGIN), _ranking_trace(model, mask)
 
 
 def _ranking_trace(model: ServingModel, mask: np.ndarray) -> RankingTrace | None:

@@ -86,7 +86,8 @@ def spread_start(*, version_pk: int, store, params: dict, on_step=None) -> bool:
     """
     from celery import chord, group
 
-    from recommendations.engine.pipeline import TrainingData, content_model, resolve_params
+    from recommendations.engine.pipeline import content_model, resolve_params
+    from recommendations.engine.training_data import products_frame_texts
     from recommendations.tasks import train_content_block, train_models_assemble
 
     plan = spread_plan(product_count=len(store.products))
@@ -94,8 +95,7 @@ def spread_start(*, version_pk: int, store, params: dict, on_step=None) -> bool:
         return False
     settings_ = resolve_params(params)
     started = time.perf_counter()
-    texts = TrainingData(store.products.drop(columns=["pk"]), store.interactions.iloc[:0], settings_).texts
-    tfidf = content_model(settings_).transform_texts(texts)
+    tfidf = content_model(settings_).transform_texts(products_frame_texts(store.products))
     manifest = {
         "blocks": plan.blocks,
         "processes": plan.processes,

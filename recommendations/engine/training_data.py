@@ -28,6 +28,18 @@ def timestamps_to_seconds(values: pd.Series) -> np.ndarray:
     return ((moments - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)).to_numpy(dtype=np.float64)
 
 
+def products_frame_texts(products: pd.DataFrame) -> list[str]:
+    """Return each product's text for the content model: title, category as a shopper reads it, description."""
+    # The category key may be a slug; ``category_name``, when given, is the name the text uses.
+    category_column = "category_name" if "category_name" in products.columns else "category"
+    descriptions = products["description"] if "description" in products.columns else None
+    return product_texts(
+        products["title"].fillna("").astype(str).tolist(),
+        products[category_column].fillna("").astype(str).tolist(),
+        None if descriptions is None else descriptions.fillna("").astype(str).tolist(),
+    )
+
+
 class TrainingData:
     """Products and interactions mapped to integer indices (the ``build_matrix`` step's output)."""
 
@@ -48,14 +60,7 @@ class TrainingData:
         categories = products["category"].fillna("").astype(str)
         self.category_names, category_codes = _codes(categories.to_numpy(), skip="")
         self.item_categories = category_codes
-        descriptions = products["description"] if "description" in products.columns else None
-        # The text names the category as a shopper reads it; the key may be a slug (category_name given).
-        category_texts = products["category_name"].fillna("").astype(str) if "category_name" in products.columns else categories
-        self.texts = product_texts(
-            products["title"].fillna("").astype(str).tolist(),
-            category_texts.tolist(),
-            None if descriptions is None else descriptions.fillna("").astype(str).tolist(),
-        )
+        self.texts = products_frame_texts(products)
         if "available" in products.columns:
             self.available = products["available"].fillna(False).to_numpy(dtype=bool)
         else:
